@@ -8,17 +8,27 @@ from snakemake.utils import min_version
 min_version("9.12")
 
 
-configfile: "config.yaml"
+# Resolved beside this file, so tests can run it with another --directory.
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
 
 
+# Used with --sdm apptainer; build it with containers/latedecay.def (tag = its version label).
+container: "containers/latedecay-0.1.0.sif"
+
+
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/fig1.smk"
+include: "workflow/rules/landscape.smk"
+include: "workflow/rules/toy.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_outputs(),
     localrule: True
-    default_target: True

@@ -20,7 +20,12 @@ def check_nn(cfg):
     for i, epoch in enumerate(sub["decay_epochs"]):
         key = f"subpath.decay_epochs[{i}]"
         _require(epoch <= main["epochs"], key, f"decay epoch {epoch} is beyond main.epochs = {main['epochs']}")
-        _require(epoch % seg == 0, key, f"decay epoch {epoch} is not a multiple of main.segment_epochs = {seg}")
+        _require(
+            epoch % seg == 0 or epoch == main["epochs"],
+            key,
+            f"decay epoch {epoch} is not a main-path segment end (a multiple of main.segment_epochs = {seg}, "
+            "or main.epochs)",
+        )
     _require(
         cfg["data"]["subset"]["per_class"] * 10 >= cfg["train"]["batch_size"],
         "train.batch_size",
@@ -28,7 +33,85 @@ def check_nn(cfg):
     )
 
 
-CHECKS = [check_nn]
+def _toy_key(toy, name, key):
+    """Config key a merged toy setting came from (the override or toy.sgd)."""
+    return f"toy.experiments.{name}.{key}" if key in (toy["experiments"][name] or {}) else f"toy.sgd.{key}"
+
+
+# Experiments whose role in the theory checks fixes some of their settings.
+TOY_ROLES = {
+    "linear_label_noise": {"model": "linear", "simulator": "label_noise"},
+    "linear_minibatch": {"model": "linear", "simulator": "minibatch"},
+    "linear_sde": {"model": "linear", "simulator": "sde"},
+    "linear_late_decay": {"model": "linear"},
+    "minibatch": {"simulator": "minibatch"},
+    "n1": {"model": "reparam"},
+    "fig4": {"model": "reparam", "record_w": True},
+}
+
+
+def _check_toy_experiment(toy, name):
+    from latedecay.toy.settings import dims, merged
+
+    s = merged(toy, name)
+    key = lambda k: _toy_key(toy, name, k)  # noqa: E731
+    n, d = dims(s)
+    if s["inputs"] is not None:
+        _require(all(len(row) == d for row in s["inputs"]), key("inputs"), "rows of different lengths")
+    for k in ("teacher", "init"):
+        if s[k] is not None:
+            _require(len(s[k]) == d, key(k), f"has {len(s[k])} entries, the model has d = {d}")
+    _require(s["init"] is None or s["starts"] == 1, key("starts"), "an explicit init needs starts = 1")
+    for i, t1 in enumerate(s["decay_steps"]):
+        _require(t1 <= s["steps"], f"{key('decay_steps')}[{i}]", f"decay step {t1} is beyond the run ({key('steps')} = {s['steps']})")
+        if s["steps_after_decay"] is not None:
+            _require(t1 + s["steps_after_decay"] <= s["steps"], key("steps_after_decay"),
+                     f"decay step {t1} + {s['steps_after_decay']} is beyond the run ({key('steps')} = {s['steps']})")
+    if s["batch"] is not None:
+        _require(s["batch"] <= n, key("batch"), f"batch {s['batch']} exceeds the n = {n} samples")
+    if s["simulator"] == "minibatch":
+        _require(s["batch"] is not None and s["batch"] < n, key("batch"), "plain mini-batch SGD needs batch < n")
+    if s["simulator"] == "sde":
+        _require(s["batch"] in (None, n), key("batch"), "the sde simulator models full-batch label noise (batch null or n)")
+    for k, v in TOY_ROLES.get(name, {}).items():
+        _require(s[k] == v, key(k), f"experiment {name} needs {k} = {v}")
+    if name.startswith("linear_") and name != "linear_late_decay":
+        _require(s["starts"] >= 2, key("starts"), "the mixing check needs two coupled starts")
+    if name.endswith("late_decay"):
+        _require(bool(s["decay_steps"]), key("decay_steps"), "the late-decay check needs decay steps")
+        _require(s["steps_after_decay"] is not None, key("steps_after_decay"), "the late-decay check needs a fixed T2")
+    if name == "fig4":
+        _require(d == 2, key("inputs"), "Fig. 4 is drawn in d = 2")
+        _require(s["gradient_flow_steps"] > 0, key("gradient_flow_steps"), "Fig. 4 draws the gradient-flow path")
+    if s["record_w"]:
+        size = (s["steps"] // s["record_every"] + 2) * s["starts"] * s["chains"] * len(s["lr"]) * max(1, len(s["decay_steps"])) * d
+        _require(size <= 5e7, key("record_w"), f"recording w would store {size:.3g} numbers; raise record_every")
+
+
+def check_toy(cfg):
+    toy = cfg["toy"]
+    for name in toy["experiments"]:
+        _check_toy_experiment(toy, name)
+
+
+def check_landscape(cfg):
+    land = cfg["landscape"]
+    if land["subpaths"] != "all":
+        for i, decay in enumerate(land["subpaths"]):
+            _require(decay in cfg["subpath"]["decay_epochs"], f"landscape.subpaths[{i}]",
+                     f"{decay} is not one of subpath.decay_epochs")  # fmt: skip
+    _require(land.get("main_start", 0) <= cfg["main"]["epochs"], "landscape.main_start", "beyond main.epochs")
+    _require(land["surface"] == "flat" or land["components"] >= 3, "landscape.components",
+             "the curved surface needs at least 3 components (PC3)")  # fmt: skip
+    grid = land["grid"]
+    for axis in ("pc1", "pc2"):
+        _require(grid["extent"] == "auto" or grid[axis]["min"] < grid[axis]["max"],
+                 f"landscape.grid.{axis}.max", "must exceed min")  # fmt: skip
+    points = grid["pc1"]["points"] * grid["pc2"]["points"]
+    _require(land["chunks"] <= points, "landscape.chunks", f"more chunks than the {points} grid points")
+
+
+CHECKS = [check_nn, check_toy, check_landscape]
 
 
 def check_config(cfg):

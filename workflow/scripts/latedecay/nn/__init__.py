@@ -1,0 +1,8 @@
+"""CIFAR-10 training: data, models, losses, the training engine and its checkpoints.
+
+Modules: ``cifar`` (raw batch files: download, md5, read), ``prepare`` (training
+subset and evaluation set), ``data`` (normalization), ``augment`` (batched crop/flip
+on the device), ``models``, ``losses``, ``rng`` (per-epoch seeds), ``evaluate``,
+``checkpoint``, ``engine`` (one loop for main path and subpaths), ``packed``
+(several subpaths in one process with torch.func).
+"""

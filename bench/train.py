@@ -1,0 +1,133 @@
+"""Training throughput: the engine against a loop written the way the authors' code trains.
+
+Reference: torchvision transforms on PIL images (RandomCrop(32, padding=4), RandomHorizontalFlip,
+ToTensor, Normalize) + DataLoader(shuffle, drop_last) + loss.item() every step. Engine:
+latedecay.nn.engine.train_epoch (uint8 data on the device, batched crop/flip, no host sync).
+Same model (vgg_small by default), data, batch size and optimizer; the two alternate epoch by
+epoch in one process so machine noise hits both. Writes JSON (--out) and prints it.
+
+    .venv/bin/python bench/train.py --epochs 3 --threads 2
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+
+from latedecay.io import save_json  # noqa: E402
+from latedecay.nn import engine  # noqa: E402
+from latedecay.nn.data import MEAN, STD, Split  # noqa: E402
+from latedecay.nn.losses import per_sample_loss  # noqa: E402
+from latedecay.nn.models import build_model  # noqa: E402
+from latedecay.nn.prepare import subset_indices  # noqa: E402
+from latedecay.nn.cifar import read_split  # noqa: E402
+
+
+def load_images(root, per_class):
+    """The authors' per-class subset of real CIFAR-10 if ``root`` holds it, else random images."""
+    if (Path(root) / "cifar-10-batches-py" / "data_batch_1").is_file():
+        images, labels = read_split(root, train=True)
+        idx = subset_indices(labels, per_class, 23479)
+        return images[idx], labels[idx], f"CIFAR-10 from {root}"
+    rng = np.random.default_rng(0)
+    n = 10 * per_class
+    return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), np.arange(n) % 10, "synthetic"
+
+
+class PILDataset(Dataset):
+    """What torchvision.datasets.CIFAR10 does per item: uint8 HWC -> PIL -> transforms."""
+
+    def __init__(self, images, labels, transform):
+        self.images, self.labels, self.transform = images.transpose(0, 2, 3, 1), labels, transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def reference_epoch(model, optimizer, loader, device, loss_name):
+    model.train()
+    running = 0.0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        loss = per_sample_loss(loss_name, model(x), y).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        running += loss.item()  # the per-step host sync of a typical loop
+    return running / len(loader)
+
+
+def timed(fn, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(REPO / "bench" / "out" / "train.json"))
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--arch", default="vgg_small")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per method (after one warm-up)")
+    parser.add_argument("--batch-size", type=int, default=125)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    images, labels, source = load_images(args.data, args.per_class)
+    n_used = (len(labels) // args.batch_size) * args.batch_size
+    spec = engine.Spec("main", 7, 0.1, 0.9, 1e-4, args.batch_size, "mse", 1, 1, 1)
+    models = {}
+    for name in ("engine", "reference"):
+        torch.manual_seed(7)
+        model = build_model(args.arch).to(device)
+        models[name] = (model, engine.make_optimizer(model, spec))
+    train = Split(torch.from_numpy(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
+    transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                    transforms.ToTensor(), transforms.Normalize(MEAN, STD)])  # fmt: skip
+    loader = DataLoader(PILDataset(images, labels, transform), batch_size=args.batch_size, shuffle=True,
+                        drop_last=True, pin_memory=device.type == "cuda")  # fmt: skip
+    runs = {
+        "engine": lambda e: engine.train_epoch(*models["engine"], train, spec, e).item(),
+        "reference": lambda e: reference_epoch(*models["reference"], loader, device, "mse"),
+    }
+    times = {name: [] for name in runs}
+    for epoch in range(args.epochs + 1):  # epoch 0 warms both up and is not counted
+        for name, run in runs.items():
+            seconds = timed(lambda: run(epoch + 1), device)
+            if epoch:
+                times[name].append(seconds)
+    result = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
+                          "device": str(device), "torch": torch.__version__},
+              "data": source, "images_per_epoch": n_used, "batch_size": args.batch_size, "arch": args.arch}  # fmt: skip
+    for name, values in times.items():
+        median = statistics.median(values)
+        result[name] = {"epoch_seconds": values, "median_epoch_s": median, "images_per_s": n_used / median}
+    result["speedup"] = result["reference"]["median_epoch_s"] / result["engine"]["median_epoch_s"]
+    save_json(result, args.out)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""CIFAR-10 files (md5 policy, offline error, corrupt files) and the prepared sets."""
+
+import logging
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from tiny_cifar import write_tiny_cifar
+
+from latedecay.nn import cifar
+from latedecay.nn.prepare import prepare_sets, subset_indices
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cifar")
+    write_tiny_cifar(path, per_batch=100, test=60)
+    return path
+
+
+def test_read_split_layout(root):
+    images, labels = cifar.read_split(root, train=True)
+    assert images.shape == (500, 3, 32, 32) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [50] * 10
+    with open(cifar.batch_dir(root) / "data_batch_2", "rb") as fh:
+        raw = pickle.load(fh, encoding="latin1")
+    # image 100 is the first of batch 2; its red plane is the first 1024 values of the row
+    assert np.array_equal(images[100, 0].ravel(), raw["data"][0, :1024])
+    assert labels[100] == raw["labels"][0]
+
+
+def test_md5_mismatch_is_an_error_unless_allowed(root, caplog):
+    with pytest.raises(RuntimeError, match="allow_checksum_mismatch") as err:
+        cifar.ensure_cifar(root, allow_mismatch=False)
+    assert "data_batch_1" in str(err.value)
+    with caplog.at_level(logging.WARNING):
+        report = cifar.ensure_cifar(root, allow_mismatch=True)
+    assert "data_batch_1" in report["mismatch"] and "data_batch_1" in caplog.text
+    assert "batches.meta" in report["md5"]
+
+
+def test_offline_without_copy_says_where_to_put_the_data(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
+    with pytest.raises(FileNotFoundError) as err:
+        cifar.ensure_cifar(tmp_path / "nowhere")
+    message = str(err.value)
+    assert str(tmp_path / "nowhere" / "cifar-10-batches-py") in message
+    assert "data_batch_1" in message and "test_batch" in message and "data.root" in message
+
+
+def test_corrupt_batch_file_is_named(tmp_path):
+    folder = write_tiny_cifar(tmp_path, per_batch=10, test=10)
+    (folder / "data_batch_3").write_bytes(b"not a pickle")
+    with pytest.raises(RuntimeError, match="data_batch_3"):
+        cifar.read_split(tmp_path, train=True)
+
+
+def test_subset_draws_each_class_with_a_fresh_generator():
+    labels = np.tile(np.arange(10), 30)  # class c at positions c, c+10, ...
+    idx = subset_indices(labels, per_class=7, seed=23479)
+    positions = np.random.default_rng(23479).choice(30, 7, replace=False)
+    for c in range(10):
+        block = idx[7 * c : 7 * (c + 1)]
+        assert np.all(labels[block] == c)
+        # fresh generator per class: the same positions within every class, in draw order
+        assert np.array_equal(block, np.flatnonzero(labels == c)[positions])
+    assert len(set(idx.tolist())) == 70
+
+
+def test_subset_rejects_small_classes():
+    with pytest.raises(ValueError, match="per_class"):
+        subset_indices(np.arange(10), per_class=2, seed=0)
+
+
+@pytest.mark.parametrize(
+    "eval_set, limit, split, count, per_class",
+    [("train_all", None, "train", 500, 50), ("train_rest", None, "train", 400, 40),
+     ("test", None, "test", 60, 6), ("train_all", 30, "train", 30, 3)],
+)  # fmt: skip
+def test_eval_set_construction(root, eval_set, limit, split, count, per_class):
+    train, ev = prepare_sets(root, per_class=10, seed=23479, eval_set=eval_set, eval_limit=limit)
+    images, labels = cifar.read_split(root, train=split == "train")
+    assert train["split"] == "train" and ev["split"] == split
+    assert train["images"].dtype == torch.uint8 and train["labels"].dtype == torch.int64
+    assert torch.bincount(train["labels"], minlength=10).tolist() == [10] * 10
+    assert len(ev["indices"]) == count
+    assert torch.bincount(ev["labels"], minlength=10).tolist() == [per_class] * 10
+    # every record holds exactly the source images and labels at its indices
+    for record, (src_images, src_labels) in ((train, cifar.read_split(root, True)), (ev, (images, labels))):
+        idx = record["indices"].numpy()
+        assert np.array_equal(record["images"].numpy(), src_images[idx])
+        assert np.array_equal(record["labels"].numpy(), src_labels[idx])
+    if eval_set == "train_rest":
+        assert not set(ev["indices"].tolist()) & set(train["indices"].tolist())
+        assert torch.all(ev["indices"][1:] > ev["indices"][:-1])  # dataset order
+    if eval_set == "train_all":
+        assert ev["indices"].tolist() == list(range(count))
+
+
+def test_prepared_sets_on_real_cifar_if_present(repo):
+    root = repo.parent / "shared" / "data"
+    if not (root / "cifar-10-batches-py" / "data_batch_1").is_file():
+        pytest.skip("no offline CIFAR-10 copy beside the checkout")
+    train, ev = prepare_sets(root, per_class=500, seed=23479, eval_set="train_all")
+    assert len(train["labels"]) == 5000 and len(ev["labels"]) == 50000
+    assert torch.bincount(train["labels"]).tolist() == [500] * 10
+    assert ev["labels"][:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]  # README's first labels
+    assert ev["images"][0, :, 0, 0].tolist() == [59, 62, 63]

@@ -1,0 +1,113 @@
+# Fig. 2: PCA of the snapshots, the loss on a grid of the PCA surface in chunk jobs,
+# the merged grid, its summary and the figure. The PCA rule's params hold no grid
+# settings, so a new grid reruns only the chunks, the merge and the figure.
+
+
+rule landscape_pca:
+    input:
+        main=main_outputs("snapshots.pt"),
+        sub=landscape_subpath_snapshots(),
+    output:
+        pca="results/landscape/pca.pt",
+        projection="results/landscape/projection.npz",
+    params:
+        subpaths=landscape_subpaths(),
+        main_start=config["landscape"]["main_start"],
+        snapshot_stride=config["landscape"]["snapshot_stride"],
+        components=config["landscape"]["components"],
+    log:
+        "logs/landscape_pca/landscape_pca.log",
+    benchmark:
+        "benchmarks/landscape_pca/landscape_pca.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/landscape_pca.py"
+
+
+rule landscape_chunk:
+    input:
+        pca="results/landscape/pca.pt",
+        projection="results/landscape/projection.npz",
+        train="results/data/train.pt",
+        eval="results/data/eval.pt",
+    output:
+        chunk=temp("results/landscape/chunks/chunk{chunk}.npz"),
+    params:
+        arch=config["model"]["arch"],
+        loss=config["model"]["loss"],
+        surface=config["landscape"]["surface"],
+        grid=landscape_grid_params(),
+        chunks=config["landscape"]["chunks"],
+        evaluation=landscape_eval_params(),
+        images=landscape_image_params(),
+        device=config["train"]["device"],
+        threads=config["train"]["threads"],
+    log:
+        "logs/landscape_chunk/chunk{chunk}.log",
+    benchmark:
+        "benchmarks/landscape_chunk/chunk{chunk}.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 12000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/landscape_chunk.py"
+
+
+rule landscape_merge:
+    input:
+        chunks=landscape_chunk_files(),
+        projection="results/landscape/projection.npz",
+    output:
+        grid="results/landscape/grid.npz",
+        summary=report(
+            "results/landscape/summary.csv",
+            caption="../report/landscape_summary.rst",
+            category="Fig. 2 landscape",
+            labels={"table": "landscape summary"},
+        ),
+    log:
+        "logs/landscape_merge/landscape_merge.log",
+    localrule: True
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/landscape_merge.py"
+
+
+rule fig2:
+    input:
+        grid="results/landscape/grid.npz",
+        projection="results/landscape/projection.npz",
+    output:
+        pdf=report(
+            "figures/fig2.pdf",
+            caption="../report/fig2.rst",
+            category="Fig. 2 landscape",
+            labels={"figure": "Fig. 2"},
+        ),
+    params:
+        loss=config["model"]["loss"],
+        log_color=config["landscape"]["log_color"],
+        levels=config["landscape"]["levels"],
+        # the rest only feeds the report caption (all of it changes the grid anyway)
+        arch=config["model"]["arch"],
+        surface=config["landscape"]["surface"],
+        grid=landscape_grid_params(),
+        subpaths=landscape_subpaths(),
+        images=landscape_image_params(),
+        eval_set=config["data"]["eval_set"],
+    log:
+        "logs/fig2/fig2.log",
+    localrule: True
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/plot_fig2.py"

@@ -1,0 +1,75 @@
+"""Checkpoints (job outputs) and in-job resume states (kept outside the outputs).
+
+Snakemake deletes a failed job's declared outputs, so the resume state lives in its own
+file (results/.resume/...), carries a key naming the job's start checkpoint and params,
+and is ignored (with a log line) when the key does not match.
+"""
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from ..io import load_torch, save_torch
+from .rng import rng_states
+
+log = logging.getLogger("latedecay.nn.checkpoint")
+
+RNG_SCHEME = "per-epoch seeds from (train.seed, path, epoch); see latedecay.nn.rng"
+
+
+def save_checkpoint(path, model, optimizer, epoch, run_path, decay_epoch):
+    save_torch(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rng": rng_states(),
+            "rng_scheme": RNG_SCHEME,
+            "epoch": epoch,
+            "path": run_path,
+            "decay_epoch": decay_epoch,
+        },
+        path,
+    )
+
+
+def load_checkpoint(path):
+    ckpt = load_torch(path)
+    missing = {"model", "optimizer", "epoch"} - set(ckpt) if isinstance(ckpt, dict) else {"model"}
+    if missing:
+        raise RuntimeError(f"{path}: not a latedecay checkpoint (missing {sorted(missing)})")
+    return ckpt
+
+
+def job_key(start_checkpoint, params):
+    """Identity of a job: the bytes of its start checkpoint (if any) and its params."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    if start_checkpoint is not None:
+        with open(start_checkpoint, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def save_resume(path, key, model, optimizer, epoch, history):
+    save_torch(
+        {"key": key, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+         "history": history},
+        path,
+    )  # fmt: skip
+
+
+def load_resume(path, key):
+    """The resume state at ``path`` if it belongs to this job, else None."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = load_torch(path)
+    except RuntimeError as err:
+        log.warning("ignoring unreadable resume state: %s", err)
+        return None
+    if state.get("key") != key:
+        log.warning("ignoring resume state %s: it belongs to another start checkpoint or params", path)
+        return None
+    return state

@@ -1,0 +1,78 @@
+"""The two networks of the experiment.
+
+``vgg_small`` is the authors' model (VGG-11 layout at reduced width, no BatchNorm,
+dropout in the classifier); ``vgg11_bn`` is the standard CIFAR VGG-11 with BatchNorm.
+"""
+
+import torch
+from torch import nn
+
+# "M" = 2x2 max-pool, stride 2.
+VGG_SMALL_LAYERS = [32, "M", 64, "M", 64, 64, "M", 128, 128, "M", 256, 256, "M"]
+VGG11_LAYERS = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
+NUM_CLASSES = 10
+
+
+def _features(layers, batch_norm):
+    modules, channels = [], 3
+    for item in layers:
+        if item == "M":
+            modules.append(nn.MaxPool2d(2, 2))
+            continue
+        modules.append(nn.Conv2d(channels, item, 3, padding=1))
+        if batch_norm:
+            modules.append(nn.BatchNorm2d(item))
+        modules.append(nn.ReLU(inplace=True))
+        channels = item
+    return nn.Sequential(*modules)
+
+
+class VGG(nn.Module):
+    def __init__(self, features, classifier):
+        super().__init__()
+        self.features = features
+        self.classifier = classifier
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def vgg_small(dropout=0.5):
+    classifier = nn.Sequential(
+        nn.Linear(256, 128), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(128, 128), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(128, NUM_CLASSES),
+    )  # fmt: skip
+    model = VGG(_features(VGG_SMALL_LAYERS, batch_norm=False), classifier)
+    # The authors' init: Kaiming-normal convs (fan_out, ReLU), N(0, 0.01^2) linears, zero biases.
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0.0, 0.01)
+            nn.init.zeros_(module.bias)
+    return model
+
+
+def vgg11_bn(dropout=None):
+    # Standard CIFAR VGG-11: 512 features after five pools, one linear layer, PyTorch default init.
+    del dropout  # no dropout in this network
+    return VGG(_features(VGG11_LAYERS, batch_norm=True), nn.Linear(512, NUM_CLASSES))
+
+
+ARCHS = {"vgg_small": vgg_small, "vgg11_bn": vgg11_bn}
+
+
+def build_model(arch, dropout=0.5):
+    """Build ``arch`` with the global torch RNG (seed it first for a reproducible init).
+
+    ``dropout`` exists for tests that need a deterministic forward pass.
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown model arch {arch!r}; choose one of {sorted(ARCHS)}")
+    return ARCHS[arch](dropout=dropout)
+
+
+def num_params(model):
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,73 @@
+"""Fig. 2: train-loss and test-loss landscapes on the PCA surface, with the trajectories.
+
+Axes as in the paper: x = PC2, y = PC1. Main path: orange line; subpaths: blue dashed lines
+from their branch point on the main path; red star: the last point of the longest trajectory
+(the one reaching the largest epoch). numpy + matplotlib only (plot environment).
+"""
+
+import numpy as np
+from matplotlib import colors
+from matplotlib.figure import Figure
+
+MAIN_COLOR, SUB_COLOR, STAR_COLOR = "tab:orange", "tab:blue", "red"
+
+
+def trajectories(projection):
+    """{label: (pc1, pc2, last epoch)}; subpaths start at the main-path snapshot they branch from."""
+    coords, paths, epochs = projection["coords"], projection["paths"].astype(str), projection["epochs"]
+    main = paths == "main"
+    out = {"main": (coords[main, 0], coords[main, 1], int(epochs[main].max()) if main.any() else -1)}
+    main_at = {int(e): coords[i, :2] for i, e in zip(np.flatnonzero(main), epochs[main])}
+    for label in sorted(set(paths) - {"main"}, key=lambda p: int(p[3:])):
+        rows = paths == label
+        c = coords[rows, :2]
+        start = main_at.get(int(label[3:]))
+        if start is not None:
+            c = np.vstack([start, c])
+        out[label] = (c[:, 0], c[:, 1], int(epochs[rows].max()))
+    return out
+
+
+def _levels(values, n, log_scale):
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    if log_scale:
+        lo = max(lo, hi * 1e-12, np.finfo(float).tiny)
+        return np.geomspace(lo, hi, n), colors.LogNorm(lo, hi)
+    return np.linspace(lo, hi if hi > lo else lo + 1e-12, n), None
+
+
+def _panel(fig, ax, grid, key, title, paths, levels, log_scale):
+    values = grid[key]
+    lv, norm = _levels(values, levels, log_scale)
+    filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], None), levels=lv, norm=norm,
+                         cmap="viridis", extend="neither")  # fmt: skip
+    filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
+    fig.colorbar(filled, ax=ax, label=f"{title}{' (log scale)' if log_scale else ''}")
+    subs = [p for label, p in paths.items() if label != "main"]
+    for i, (c1, c2, _) in enumerate(subs):
+        ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, zorder=3, label="_" if i else "subpaths")
+    c1, c2, _ = paths["main"]
+    ax.plot(c2, c1, color=MAIN_COLOR, lw=1.4, zorder=2, label="main path")
+    longest = max(paths.values(), key=lambda p: p[2])
+    ax.plot(longest[1][-1], longest[0][-1], marker="*", color=STAR_COLOR, ms=11, ls="none",
+            markeredgecolor="white", markeredgewidth=0.5, zorder=4, label=f"end of longest run (epoch {longest[2]})")  # fmt: skip
+    ax.set_title(title)
+    ratio = grid["ratio"]
+    ax.set_xlabel(f"PC2 ({100 * ratio[1]:.1f} % of variance)")
+    ax.set_ylabel(f"PC1 ({100 * ratio[0]:.1f} % of variance)")
+    ax.set_xlim(grid["x2"][0], grid["x2"][-1])
+    ax.set_ylim(grid["x1"][0], grid["x1"][-1])
+
+
+def make_figure(grid, projection, log_scale=False, levels=30, loss="mse"):
+    """Two panels (train loss, test loss) from grid.npz and projection.npz contents."""
+    paths = trajectories(projection)
+    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    surface = str(grid["surface"])
+    for ax, key, name in zip(axes, ("train_loss", "test_loss"), ("train loss", "test loss")):
+        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, levels, log_scale)
+    axes[0].legend(loc="upper left", framealpha=0.8)
+    fig.suptitle(f"Loss landscape on the {surface} PCA surface "
+                 f"({int(grid['n_train'])} train / {int(grid['n_test'])} test images)")  # fmt: skip
+    return fig

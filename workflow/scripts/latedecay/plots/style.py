@@ -1,0 +1,39 @@
+"""Shared matplotlib look for every figure: ``with style.context(): ...``.
+
+Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so no
+backend or global state is involved and jobs can plot in parallel.
+"""
+
+import logging
+
+import matplotlib as mpl
+
+from latedecay.io import save_figure
+
+# Embedding TrueType fonts logs every subsetting step at INFO; job logs are INFO.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+RC = {
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.2,
+    "image.cmap": "viridis",
+    "pdf.fonttype": 42,  # embed TrueType: text stays selectable and editable
+    "savefig.dpi": 200,
+}
+
+
+def context():
+    return mpl.rc_context(RC)
+
+
+def save(fig, path):
+    """Save inside the style context: pdf.fonttype and dpi are read at save time."""
+    with context():
+        save_figure(fig, path)

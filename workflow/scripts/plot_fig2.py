@@ -1,0 +1,14 @@
+"""Rule fig2: figures/fig2.pdf from the merged grid and the projected trajectories."""
+
+from latedecay.io import load_npz, script_logging
+from latedecay.plots import style
+from latedecay.plots.fig2 import make_figure
+
+with script_logging(snakemake.log[0]) as log:
+    p = snakemake.params
+    grid = load_npz(snakemake.input.grid)
+    projection = load_npz(snakemake.input.projection)
+    with style.context():
+        fig = make_figure(grid, projection, log_scale=p.log_color, levels=p.levels, loss=p.loss)
+    style.save(fig, snakemake.output.pdf)
+    log.info("wrote %s", snakemake.output.pdf)
