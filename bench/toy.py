@@ -2,9 +2,10 @@
 
 Both run the same label-noise update on the same noise stream (reparam model,
 d = 50, n = 10, the drift experiment's size), side by side in one process;
-the JSON holds chain-steps per second for each and their ratio (target >= 50).
+the JSON holds chain-steps per second for each and their ratio (target >= 50),
+for each chain count given (80 = the drift experiment's chains).
 
-    .venv/bin/python bench/toy.py [--out bench/out/toy.json] [--chains 80]
+    .venv/bin/python bench/toy.py [--out bench/out/toy.json] [--chains 80 1024]
 """
 
 import argparse
@@ -42,38 +43,43 @@ def best_time(fn, repeats):
     return min(times), out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="bench/out/toy.json")
-    ap.add_argument("--chains", type=int, default=80)
-    ap.add_argument("--d", type=int, default=50)
-    ap.add_argument("--n", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=20000, help="vectorized steps")
-    ap.add_argument("--loop-steps", type=int, default=200, help="per-chain-loop steps")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-
-    model, X, y, w0 = problem(args.d, args.n, args.chains)
+def measure(args, chains):
+    model, X, y, w0 = problem(args.d, args.n, chains)
     kw = dict(simulator="label_noise", sigma=0.22, seed=1)
     t_vec, _ = best_time(lambda: simulate(model, X, y, w0, 0.05, steps=args.steps, **kw), args.repeats)
-    t_loop, w_loop = best_time(lambda: simulate_loop(model, X, y, w0, 0.05, steps=args.loop_steps, **kw), 1)
+    t_loop, w_loop = best_time(lambda: simulate_loop(model, X, y, w0, 0.05, steps=args.loop_steps, **kw), args.repeats)
     w_vec = simulate(model, X, y, w0, 0.05, steps=args.loop_steps, **kw)[0]
-    vec_rate = args.chains * args.steps / t_vec
-    loop_rate = args.chains * args.loop_steps / t_loop
-    result = {
-        "what": "reparam label-noise SGD, chain-steps per second",
+    vec_rate, loop_rate = chains * args.steps / t_vec, chains * args.loop_steps / t_loop
+    return {
         "d": args.d,
         "n": args.n,
-        "chains": args.chains,
+        "chains": chains,
         "vectorized_chain_steps_per_s": vec_rate,
         "vectorized_us_per_step": 1e6 * t_vec / args.steps,
         "loop_chain_steps_per_s": loop_rate,
         "speedup": vec_rate / loop_rate,
-        "target_speedup": 50,
         "max_abs_diff_vs_loop": float(np.abs(w_vec - w_loop).max()),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__,
-                    "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench/out/toy.json")
+    ap.add_argument("--chains", type=int, nargs="+", default=[80, 1024])
+    ap.add_argument("--d", type=int, default=50)
+    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=4000, help="vectorized steps")
+    ap.add_argument("--loop-steps", type=int, default=40, help="per-chain-loop steps")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+
+    runs = [measure(args, chains) for chains in args.chains]
+    result = {
+        "what": "reparam label-noise SGD: chain-steps per second, vectorized vs per-chain loop",
+        "target_speedup": 50,
+        "runs": runs,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "numpy": np.__version__, "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
     }
     text = json.dumps(result, indent=1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ epoch in one process so machine noise hits both. Writes JSON (--out) and prints 
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -72,6 +73,14 @@ def reference_epoch(model, optimizer, loader, device, loss_name):
     return running / len(loader)
 
 
+def cpu_model():
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def timed(fn, device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -118,7 +127,7 @@ def main():
             seconds = timed(lambda: run(epoch + 1), device)
             if epoch:
                 times[name].append(seconds)
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
+    result = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": args.threads,
                           "device": str(device), "torch": torch.__version__},
               "data": source, "images_per_epoch": n_used, "batch_size": args.batch_size, "arch": args.arch}  # fmt: skip
     for name, values in times.items():

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -40,7 +41,7 @@ SITE_ENV = {  # what a user sets for their site (see profiles/slurm/profile.yaml
 }
 # Tiny preset with a 6-epoch first segment: long enough to be cancelled mid-run.
 OVERRIDE = {"main": {"epochs": 12, "segment_epochs": 6}, "subpath": {"decay_epochs": [6, 12]}}
-TARGETS = ["figures/fig1.pdf", "results/fig1_summary.csv"]
+TARGETS = ["figures/fig1.pdf", "results/fig1_summary.csv", "figures/fig2.pdf"]
 CANCELLED_JOB = "rule_train_main_wildcards_6"
 RESUME_FILE = "results/.resume/main/epoch6.pt"
 EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach SLURM
@@ -50,8 +51,10 @@ EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach
     "rule_train_main_wildcards_12": 1,
     "rule_train_subpath_wildcards_6": 1,
     "rule_train_subpath_wildcards_12": 1,
+    "rule_landscape_pca": 1,
+    "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
 })  # fmt: skip
-GPU_RULES = ("rule_train_main", "rule_train_subpath")
+GPU_RULES = ("rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk")
 TIMING_KEYS = {"images_per_s"}
 
 pytestmark = [
@@ -137,6 +140,9 @@ def same(a, b):
 def load_output(path):
     if path.suffix == ".pt":
         return torch.load(path, map_location="cpu", weights_only=True)
+    if path.suffix == ".npz":
+        with np.load(path) as npz:  # zip entries carry timestamps: compare the arrays
+            return {k: torch.from_numpy(npz[k]) for k in npz.files}
     if path.suffix == ".json":
         return {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
     return path.read_bytes()
@@ -184,4 +190,5 @@ def test_tiny_workflow_on_slurm_equals_local_and_survives_scancel(slurm_cluster,
     for rel in produced:
         assert (remote / rel).exists(), rel
         assert same(load_output(local / rel), load_output(remote / rel)), f"{rel} differs"
-    assert (remote / "figures/fig1.pdf").read_bytes().startswith(b"%PDF")
+    for fig in ("fig1", "fig2"):
+        assert (remote / f"figures/{fig}.pdf").read_bytes().startswith(b"%PDF")

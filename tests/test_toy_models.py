@@ -118,3 +118,15 @@ def test_flattest_radius_minimises_hessian_trace_on_the_manifold():
     # tr H depends on |w| alone on the manifold; the flattest sampled point sits at r_star.
     assert abs(radii[np.argmin(traces)] - r_star) < 0.05 * r_star
     assert r_star > np.linalg.norm(min_norm_point(model, X, y))  # n = 1: not the min-norm point
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_fused_sgd_step_is_a_gradient_step(name):
+    from latedecay.toy.simulate import update
+
+    X, w_star, w = problem(seed=6)
+    model = make_model(name, GAMMA)
+    y = X @ model.beta(w_star)
+    eta = np.linspace(0.01, 0.05, w.shape[1])[:, None]
+    stepped = update(model, w, X, np.ascontiguousarray(X.T), y, eta / X.shape[0])
+    np.testing.assert_allclose(stepped, w - eta * train_grad(model, w, X, y), rtol=1e-12, atol=1e-13)

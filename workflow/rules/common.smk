@@ -101,6 +101,7 @@ def subpath_outputs(name):
         name=name,
     )
 
+
 # ---------------------------------------------------------------- landscape helpers
 
 

@@ -10,21 +10,21 @@ rule landscape_pca:
     output:
         pca="results/landscape/pca.pt",
         projection="results/landscape/projection.npz",
+    log:
+        "logs/landscape_pca/landscape_pca.log",
+    benchmark:
+        "benchmarks/landscape_pca/landscape_pca.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
     params:
         subpaths=landscape_subpaths(),
         main_start=config["landscape"]["main_start"],
         snapshot_stride=config["landscape"]["snapshot_stride"],
         components=config["landscape"]["components"],
-    log:
-        "logs/landscape_pca/landscape_pca.log",
-    benchmark:
-        "benchmarks/landscape_pca/landscape_pca.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 16000 * attempt,
-        runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/landscape_pca.py"
 
@@ -37,6 +37,16 @@ rule landscape_chunk:
         eval="results/data/eval.pt",
     output:
         chunk=temp("results/landscape/chunks/chunk{chunk}.npz"),
+    log:
+        "logs/landscape_chunk/chunk{chunk}.log",
+    benchmark:
+        "benchmarks/landscape_chunk/chunk{chunk}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 12000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
     params:
         arch=config["model"]["arch"],
         loss=config["model"]["loss"],
@@ -47,16 +57,6 @@ rule landscape_chunk:
         images=landscape_image_params(),
         device=config["train"]["device"],
         threads=config["train"]["threads"],
-    log:
-        "logs/landscape_chunk/chunk{chunk}.log",
-    benchmark:
-        "benchmarks/landscape_chunk/chunk{chunk}.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 12000 * attempt,
-        runtime=lambda wc, attempt: 60 * attempt,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/landscape_chunk.py"
 
@@ -93,6 +93,11 @@ rule fig2:
             category="Fig. 2 landscape",
             labels={"figure": "Fig. 2"},
         ),
+    log:
+        "logs/fig2/fig2.log",
+    localrule: True
+    conda:
+        "../../envs/plot.yaml"
     params:
         loss=config["model"]["loss"],
         log_color=config["landscape"]["log_color"],
@@ -104,10 +109,5 @@ rule fig2:
         subpaths=landscape_subpaths(),
         images=landscape_image_params(),
         eval_set=config["data"]["eval_set"],
-    log:
-        "logs/fig2/fig2.log",
-    localrule: True
-    conda:
-        "../../envs/plot.yaml"
     script:
         "../scripts/plot_fig2.py"

@@ -75,6 +75,8 @@ def _check_toy_experiment(toy, name):
         _require(s["batch"] in (None, n), key("batch"), "the sde simulator models full-batch label noise (batch null or n)")
     for k, v in TOY_ROLES.get(name, {}).items():
         _require(s[k] == v, key(k), f"experiment {name} needs {k} = {v}")
+    if name != "drift":
+        _require(len(s["lr"]) == 1, key("lr"), "only the drift experiment sweeps learning rates; give one")
     if name.startswith("linear_") and name != "linear_late_decay":
         _require(s["starts"] >= 2, key("starts"), "the mixing check needs two coupled starts")
     if name.endswith("late_decay"):

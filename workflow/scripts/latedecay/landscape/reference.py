@@ -56,6 +56,6 @@ def evaluate_point(model, theta, train, test, loss_name, bn_stats="recompute", b
 def evaluate_grid(model, mean, basis, coefs, train, test, loss_name, bn_stats="recompute", batch_size=128):
     """Dict of arrays [P] like GridEvaluator.evaluate, one point at a time."""
     mean, basis = torch.as_tensor(mean), torch.as_tensor(basis)
-    rows = [evaluate_point(model, mean + torch.as_tensor(c) @ basis[: len(c)], train, test, loss_name,
+    rows = [evaluate_point(model, mean + torch.as_tensor(c, dtype=basis.dtype) @ basis[: len(c)], train, test, loss_name,
                            bn_stats, batch_size) for c in np.asarray(coefs, np.float64)]  # fmt: skip
     return dict(zip(("train_loss", "train_acc", "test_loss", "test_acc"), map(np.array, zip(*rows))))

@@ -39,42 +39,47 @@ def _keep(n, stride, forced=()):
     return sorted(keep)
 
 
-def _stack(files):
-    """Concatenate per-segment files in epoch order, dropping repeated epochs."""
-    parts = sorted((_read(f) for f in files), key=lambda p: p[0][0] if len(p[0]) else -1)
-    epochs = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    params = torch.cat([p[1] for p in parts]) if parts else torch.zeros(0, 0)
-    epochs, first = np.unique(epochs, return_index=True)
-    return epochs, params[torch.as_tensor(first)]
+def _main_rows(files, main_start):
+    """{epoch: row} of the main path from ``main_start`` on (segment files may overlap)."""
+    rows = {}
+    for path in files:
+        epochs, params, _ = _read(path)
+        for epoch, row in zip(epochs.tolist(), params):
+            if epoch >= main_start:
+                rows.setdefault(epoch, row)
+    return dict(sorted(rows.items()))
+
+
+def _sub_rows(path):
+    """(decay epoch, {global epoch: row}) of one subpath, epochs counted after the decay > 0
+    (epoch 0 of a subpath would repeat the main-path snapshot it branches from)."""
+    epochs, params, decay = _read(path)
+    if decay is None:
+        raise RuntimeError(f"{path}: subpath snapshots without 'decay_epoch'")
+    rows = {int(decay) + e: row for e, row in zip(epochs.tolist(), params) if e > 0}
+    return int(decay), dict(sorted(rows.items()))
 
 
 def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     """Main path from epoch ``main_start`` on (its branch points always kept) and every
-    subpath, each thinned to every ``stride``-th snapshot plus its last one."""
-    main_epochs, main_params = _stack(main_files)
-    subs = []
-    for path in sub_files:
-        epochs, params, decay = _read(path)
-        if decay is None:
-            raise RuntimeError(f"{path}: subpath snapshots without 'decay_epoch'")
-        subs.append((int(decay), epochs, params))
-    subs.sort(key=lambda s: s[0])
-    in_range = main_epochs >= main_start
-    main_epochs, main_params = main_epochs[in_range], main_params[torch.as_tensor(in_range)]
-    where = {int(e): i for i, e in enumerate(main_epochs)}
-    branch = [where[d] for d, _, _ in subs if d in where]
-    rows = [main_params[_keep(len(main_epochs), stride, branch)]]
-    paths = [MAIN] * len(rows[0])
-    epochs = [main_epochs[_keep(len(main_epochs), stride, branch)]]
-    for decay, sub_epochs, params in subs:
-        order = np.argsort(sub_epochs, kind="stable")
-        sub_epochs, params = sub_epochs[order], params[torch.as_tensor(order)]
-        after = sub_epochs > 0  # epoch 0 of a subpath is the main-path snapshot at the decay
-        idx = _keep(int(after.sum()), stride)
-        rows.append(params[torch.as_tensor(after)][idx])
-        epochs.append(decay + sub_epochs[after][idx])
-        paths += [path_label(decay)] * len(idx)
-    widths = {r.shape[1] for r in rows if len(r)}
+    subpath, each thinned to every ``stride``-th snapshot plus its last one.
+
+    Rows are selected before they are copied, so memory peaks at the files plus the result.
+    """
+    main = _main_rows(main_files, main_start)
+    subs = sorted((_sub_rows(path) for path in sub_files), key=lambda s: s[0])
+    main_epochs = list(main)
+    branch = [main_epochs.index(d) for d, _ in subs if d in main]
+    paths, epochs, rows = [], [], []
+    for label, series, forced in [(MAIN, main, branch)] + [(path_label(d), s, ()) for d, s in subs]:
+        keys = list(series)
+        for i in _keep(len(keys), stride, forced):
+            paths.append(label)
+            epochs.append(keys[i])
+            rows.append(series[keys[i]])
+    widths = {len(r) for r in rows}
     if len(widths) > 1:
         raise RuntimeError(f"snapshot files disagree on the parameter count: {sorted(widths)}")
-    return Trajectories(torch.cat(rows), paths, np.concatenate(epochs).astype(np.int64))
+    if not rows:
+        raise RuntimeError("no snapshots to analyse: check landscape.main_start and the snapshot files")
+    return Trajectories(torch.stack(rows), paths, np.array(epochs, dtype=np.int64))

@@ -6,7 +6,7 @@ from their branch point on the main path; red star: the last point of the longes
 """
 
 import numpy as np
-from matplotlib import colors
+from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 
 MAIN_COLOR, SUB_COLOR, STAR_COLOR = "tab:orange", "tab:blue", "red"
@@ -42,7 +42,8 @@ def _panel(fig, ax, grid, key, title, paths, levels, log_scale):
     filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], None), levels=lv, norm=norm,
                          cmap="viridis", extend="neither")  # fmt: skip
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
-    fig.colorbar(filled, ax=ax, label=f"{title}{' (log scale)' if log_scale else ''}")
+    ticks = ticker.LogLocator() if log_scale else ticker.MaxNLocator(6)
+    fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{' (log scale)' if log_scale else ''}")
     subs = [p for label, p in paths.items() if label != "main"]
     for i, (c1, c2, _) in enumerate(subs):
         ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, zorder=3, label="_" if i else "subpaths")

@@ -97,7 +97,8 @@ def fig4(data, phase1_factor, decades=5):
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
-    ax.set_title(f"reparam. model, label-noise SGD, lr {s['lr'][0]:g}, $\\sigma$ {s['sigma']:g}")
+    noise = f", $\\sigma$ {s['sigma']:g}" if "sigma" in s else ""
+    ax.set_title(f"reparam. model, {s['simulator']} SGD, lr {s['lr'][0]:g}{noise}")
     return fig
 
 
@@ -152,6 +153,7 @@ def _panel_late(ax, d, ref, ref_label, title):
     ax.errorbar(t1, m, yerr=sd / np.sqrt(s["chains"]), fmt="o-", capsize=3,
                 label=f"lr {s['lr'][0]:g} for $T_1$, then x{s['decay_factor']:g} for {s['steps_after_decay']} steps")
     ax.axhline(ref, color="k", ls="--", label=ref_label)
+    ax.ticklabel_format(axis="y", useOffset=False)
     ax.set_xlabel("$T_1$ (steps at the large lr)")
     ax.set_ylabel("final test loss (mean over chains)")
     ax.set_title(title)

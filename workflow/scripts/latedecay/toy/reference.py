@@ -17,18 +17,19 @@ def simulate_loop(model, X, y, w0, lr, *, simulator, steps, sigma=0.0, batch=Non
     n, S, K = X.shape[0], w.shape[0], w.shape[1]
     inner = substeps if simulator == "sde" else 1
     noisy = simulator in ("label_noise", "sde") and sigma > 0
-    stream = NoiseStream(seed, K, n, noisy, batch if simulator != "sde" else None)
+    stream = NoiseStream(seed, K, n, y, sigma * np.sqrt(inner) if noisy else 0.0, batch if simulator != "sde" else None)
+    XT = np.ascontiguousarray(X.T)
     lr = np.broadcast_to(np.asarray(lr, dtype=float), (K,))
     never = np.full(K, np.inf)
     calls = 0
     for t in range(steps):
         coef = chain_lr(t, lr, never, never, 1.0) / (n * inner)
         for _ in range(inner):
-            eps, mask = stream.get(calls)
+            target, mask = stream.get(calls)
             calls += 1
             for k in range(K):
-                e = None if eps is None else eps[k]
-                m = None if mask is None else mask[k]
+                tk = target if target.ndim == 1 else target[k]
+                mk = None if mask is None else mask[k]
                 for s in range(S):
-                    w[s, k] = update(model, w[s, k], X, y, coef[k], e, sigma * np.sqrt(inner), m)
+                    w[s, k] = update(model, w[s, k], X, XT, tk, coef[k], mk)
     return w

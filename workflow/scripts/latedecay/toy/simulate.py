@@ -29,23 +29,30 @@ NOISE_BLOCK = 256
 
 
 class NoiseStream:
-    """Label noise and mini-batch masks, drawn ``NOISE_BLOCK`` updates at a time.
+    """Labels and mini-batch masks for every update, drawn ``NOISE_BLOCK`` at a time.
 
-    ``get(i)`` returns (eps, mask) for update i (either may be None); i must
-    increase by one per call. Arrays have shape (K, n) and broadcast over S.
+    ``get(i)`` returns (target, mask) for update i, which must increase by one
+    per call: target = y + noise_std * eps (shape (K, n), or y when noiseless)
+    and mask (K, n) of weights n/b on b distinct samples (None at full batch).
+    Both broadcast over the S coupled starts.
     """
 
-    def __init__(self, seed, chains, n, noisy, batch):
+    def __init__(self, seed, chains, n, y, noise_std, batch):
         self.rng = np.random.default_rng(seed)
         self.shape = (NOISE_BLOCK, chains, n)
-        self.noisy = noisy
+        self.y = np.asarray(y, dtype=float)
+        self.noise_std = noise_std
         self.batch = batch if batch is not None and batch < n else None
         self.n = n
-        self.eps = self.mask = None
+        self.target = self.mask = None
 
     def _draw(self):
-        if self.noisy:
-            self.eps = self.rng.standard_normal(self.shape)
+        if self.noise_std > 0:  # in place: this is the costliest part of a step
+            if self.target is None:
+                self.target = np.empty(self.shape)
+            self.rng.standard_normal(out=self.target)
+            self.target *= self.noise_std
+            self.target += self.y
         if self.batch is not None:
             rank = self.rng.random(self.shape).argsort(axis=-1).argsort(axis=-1)
             self.mask = np.where(rank < self.batch, self.n / self.batch, 0.0)
@@ -54,19 +61,18 @@ class NoiseStream:
         j = i % NOISE_BLOCK
         if j == 0:
             self._draw()
-        eps = self.eps[j] if self.noisy else None
+        target = self.target[j] if self.noise_std > 0 else self.y
         mask = self.mask[j] if self.batch is not None else None
-        return eps, mask
+        return target, mask
 
 
-def update(model, w, X, y, coef, eps=None, noise_std=0.0, mask=None):
-    """One step for all chains; coef = eta/n per chain, shape (K, 1)."""
-    r = model.beta(w) @ X.T - y
-    if eps is not None:
-        r = r - noise_std * eps
+def update(model, w, X, XT, target, coef, mask=None):
+    """One step for all chains; coef = eta/n per chain, shape (K, 1); XT = X.T."""
+    pred, cache = model.predict(w, XT)
+    r = pred - target
     if mask is not None:
-        r = r * mask
-    return w - coef * model.vjp(w, r @ X)
+        r *= mask
+    return model.descend(w, r, X, coef, cache)
 
 
 def chain_lr(t, lr, decay_step, end_step, decay_factor):
@@ -121,11 +127,11 @@ def simulate(
     noise_std = sigma * np.sqrt(inner)
     if simulator == "sde" and batch is not None and batch < n:
         raise ValueError("the sde simulator models full-batch label noise: batch must be None or n")
-    stream = NoiseStream(seed, K, n, noisy, batch if simulator != "sde" else None)
+    stream = NoiseStream(seed, K, n, y, noise_std if noisy else 0.0, batch if simulator != "sde" else None)
 
     schedule = (lr, decay_step, end_step, decay_factor)
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-        w, record_steps, records = _loop(model, X, y, w, schedule, steps, inner, noise_std, stream, record_every, recorder)
+        w, record_steps, records = _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder)
     if not np.all(np.isfinite(w)):
         bad = np.unique(np.nonzero(~np.isfinite(w))[1])
         raise FloatingPointError(f"SGD diverged (non-finite w) in chains {bad.tolist()} with lr {lr[bad].tolist()}; lower the learning rate")
@@ -133,10 +139,10 @@ def simulate(
     return w, np.asarray(record_steps, dtype=np.int64), stacked
 
 
-def _loop(model, X, y, w, schedule, steps, inner, noise_std, stream, record_every, recorder):
+def _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder):
     """The step loop: a new lr vector only at change points, records on schedule."""
     lr, decay_step, end_step, decay_factor = schedule
-    n = X.shape[0]
+    n, XT = X.shape[0], np.ascontiguousarray(X.T)
     changes = _change_points(steps, decay_step, end_step)
     record_steps, records = [], []
 
@@ -154,9 +160,9 @@ def _loop(model, X, y, w, schedule, steps, inner, noise_std, stream, record_ever
                 changes.pop(0)
             coef = (chain_lr(t, lr, decay_step, end_step, decay_factor) / (n * inner))[:, None]
         for _ in range(inner):
-            eps, mask = stream.get(calls)
+            target, mask = stream.get(calls)
             calls += 1
-            w = update(model, w, X, y, coef, eps, noise_std, mask)
+            w = update(model, w, X, XT, target, coef, mask)
         if record_every and (t + 1) % record_every == 0 and t + 1 < steps:
             record(t + 1)
     record(steps)

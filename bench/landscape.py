@@ -1,0 +1,99 @@
+"""Speed of the landscape chunk evaluator against the plain one-point-at-a-time loop.
+
+Both evaluate the same grid points of vgg_small (float32, eval mode, train + test images)
+side by side in one process, interleaved, best of ``--repeats``:
+- naive: load each point into the model (vector_to_parameters), then a DataLoader in NCHW
+  batches of 128 (latedecay.landscape.reference, the tomgoldstein/loss-landscape pattern);
+- chunk: GridEvaluator as a landscape_chunk job runs it (device-resident uint8 data,
+  functional_call, channels_last, ``--batch`` images per pass), at each ``--points-per-pass``
+  (1 = no vmap; > 1 = vmap over stacked weights).
+The JSON holds grid-point x images per second for each and the speedup (target >= 3 on CPU).
+
+    .venv/bin/python bench/landscape.py [--out bench/out/landscape.json] [--threads 2]
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.utils import parameters_to_vector
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+
+from latedecay.landscape import reference  # noqa: E402
+from latedecay.landscape.evaluate import EvalSpec, GridEvaluator  # noqa: E402
+from latedecay.nn.models import build_model  # noqa: E402
+
+
+def problem(points, n_train, n_test, device):
+    torch.manual_seed(0)
+    mean = parameters_to_vector(build_model("vgg_small").parameters()).detach()
+    basis = torch.randn(3, mean.numel()) * 1e-3
+    coefs = np.random.default_rng(0).normal(size=(points, 3))
+    g = torch.Generator().manual_seed(1)
+    sets = [(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8).to(device),
+             torch.randint(0, 10, (n,), generator=g).to(device)) for n in (n_train, n_test)]  # fmt: skip
+    return mean, basis, coefs, sets
+
+
+def timed(fn):
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    out = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0, out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench/out/landscape.json")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--points", type=int, default=4)
+    ap.add_argument("--train", type=int, default=1000)
+    ap.add_argument("--test", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--points-per-pass", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    mean, basis, coefs, sets = problem(args.points, args.train, args.test, args.device)
+    work = args.points * (args.train + args.test)
+    cpu_sets = [(x.cpu(), y.cpu()) for x, y in sets]
+    runs = {"naive": lambda: reference.evaluate_grid(build_model("vgg_small"), mean, basis, coefs, *cpu_sets, "mse")}
+    for g in args.points_per_pass:
+        spec = EvalSpec("mse", points_per_pass=g, batch_size=args.batch)
+        evaluator = GridEvaluator(build_model("vgg_small"), mean, basis, spec, args.device)
+        runs[f"chunk_g{g}"] = lambda ev=evaluator: ev.evaluate(coefs, *sets)
+    best, results = {k: np.inf for k in runs}, {}
+    for _ in range(args.repeats):  # interleaved, so load changes hit every variant alike
+        for name, fn in runs.items():
+            seconds, results[name] = timed(fn)
+            best[name] = min(best[name], seconds)
+    rates = {k: work / s for k, s in best.items()}
+    diff = max(float(np.abs(results[k]["train_loss"] - results["naive"]["train_loss"]).max()) for k in runs)
+    report = {
+        "model": "vgg_small", "precision": "float32", "device": args.device, "threads": args.threads,
+        "points": args.points, "train_images": args.train, "test_images": args.test, "batch": args.batch,
+        "point_images_per_s": rates,
+        "speedup_vs_naive": {k: r / rates["naive"] for k, r in rates.items() if k != "naive"},
+        "max_abs_train_loss_difference": diff,
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "torch": torch.__version__, "load_avg": os.getloadavg()},
+        "target": ">= 3x naive on CPU",
+    }  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

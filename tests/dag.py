@@ -1,0 +1,23 @@
+"""Parse Snakemake's dry-run job table."""
+
+import re
+
+from conftest import run_snakemake
+
+
+def planned_jobs(*args, cwd=None):
+    """Run ``snakemake -n --quiet rules`` and return {rule: count} of the first table."""
+    kwargs = {"cwd": cwd} if cwd else {}
+    proc = run_snakemake("-n", "--quiet", "rules", *args, **kwargs)
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match[1]] = int(match[2])
+    counts.pop("total", None)
+    return counts

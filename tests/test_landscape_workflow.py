@@ -1,0 +1,124 @@
+"""The landscape rules end to end on synthetic snapshots (tiny preset), their rerun
+behaviour, and the numbers in grid.npz against an independent evaluation."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from torch.nn.utils import parameters_to_vector
+
+from conftest import REPO, run_snakemake
+from latedecay.io import load_npz, load_torch, save_torch
+from latedecay.landscape import reference
+from latedecay.landscape.jobs import image_subset
+from latedecay.nn.models import build_model
+
+RULES = ["landscape_pca", "landscape_chunk", "landscape_merge", "fig2"]
+TARGETS = ["figures/fig2.pdf", "results/landscape/summary.csv"]
+PRESET = REPO / "presets" / "tiny.yaml"
+
+
+def synthetic_inputs(root):
+    """Data and snapshot files laid out as the tiny preset's training jobs write them."""
+    g = torch.Generator().manual_seed(0)
+    for name, n in (("train", 100), ("eval", 500)):
+        images = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+        save_torch({"images": images, "labels": torch.arange(n) % 10, "indices": torch.arange(n), "split": name},
+                   root / f"results/data/{name}.pt")  # fmt: skip
+    torch.manual_seed(7)
+    theta0 = parameters_to_vector(build_model("vgg_small").parameters()).detach()
+    u = torch.randn(3, theta0.numel(), generator=g) * 0.02
+
+    def at(epoch, decay=None):
+        t = epoch if decay is None else decay + 0.3 * (epoch - decay)
+        noise = torch.randn(theta0.numel(), generator=g) * 0.002  # SGD noise: every snapshot adds a direction
+        return theta0 + t * u[0] + np.sin(t) * u[1] + (0 if decay is None else (epoch - decay) * u[2]) + noise
+
+    def write(path, epochs, decay=None):
+        params = torch.stack([at(e if decay is None else decay + e, decay) for e in epochs]).float()
+        save_torch({"epochs": torch.tensor(epochs), "params": params, "path": "main" if decay is None else f"decay{decay}",
+                    "decay_epoch": decay}, root / path)  # fmt: skip
+
+    write("results/main/epoch0/snapshots.pt", [0])
+    write("results/main/epoch2/snapshots.pt", [1, 2])
+    write("results/main/epoch4/snapshots.pt", [3, 4])
+    write("results/sub/decay2/snapshots.pt", [1, 2], decay=2)
+    write("results/sub/decay4/snapshots.pt", [1, 2], decay=4)
+
+
+def overlay(root, override):
+    path = root / "override.yaml"
+    path.write_text(yaml.safe_dump(override))
+    return path
+
+
+def job_counts(root, override=None):
+    extra = ["--configfile", PRESET] + ([overlay(root, override)] if override else [])
+    proc = run_snakemake(*TARGETS, "-n", "--quiet", "rules", "--directory", root, *extra, "--allowed-rules", *RULES)
+    counts, table = {}, proc.stdout.split("Job stats:")
+    if len(table) < 2:
+        return counts
+    for line in table[1].splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("landscape")
+    synthetic_inputs(root)
+    run_snakemake(*TARGETS, "-c2", "--directory", root, "--configfile", PRESET, "--allowed-rules", *RULES)
+    return root
+
+
+def test_figure_grid_and_summary(tiny_run):
+    assert (tiny_run / "figures/fig2.pdf").read_bytes().startswith(b"%PDF")
+    grid = load_npz(tiny_run / "results/landscape/grid.npz")
+    assert grid["train_loss"].shape == (5, 4) and np.isfinite(grid["test_loss"]).all()
+    assert str(grid["surface"]) == "curved" and str(grid["bn_stats"]) == "none"
+    assert int(grid["n_train"]) == 100 and int(grid["n_test"]) == 100
+    projection = load_npz(tiny_run / "results/landscape/projection.npz")
+    assert projection["paths"].tolist() == ["main"] * 5 + ["sub2"] * 2 + ["sub4"] * 2
+    assert projection["epochs"].tolist() == [0, 1, 2, 3, 4, 3, 4, 5, 6]
+    c = projection["coords"]  # the auto grid covers every trajectory
+    assert grid["x1"][0] < c[:, 0].min() and c[:, 0].max() < grid["x1"][-1]
+    assert grid["x2"][0] < c[:, 1].min() and c[:, 1].max() < grid["x2"][-1]
+    rows = dict(csv.reader((tiny_run / "results/landscape/summary.csv").open()))
+    assert float(rows["train_loss_min"]) == pytest.approx(grid["train_loss"].min())
+    assert float(rows["explained_variance_ratio_pc1"]) == pytest.approx(projection["ratio"][0])
+    assert not list((tiny_run / "results/landscape/chunks").glob("*.npz"))  # temp() chunks are gone
+
+
+def test_grid_values_match_an_independent_evaluation(tiny_run):
+    grid = load_npz(tiny_run / "results/landscape/grid.npz")
+    projection = load_npz(tiny_run / "results/landscape/projection.npz")
+    pca = load_torch(tiny_run / "results/landscape/pca.pt")
+    a, b, c = projection["pc3_fit"]
+    i, j = 3, 1
+    x1, x2 = grid["x1"][i], grid["x2"][j]
+    theta = pca["mean"].double() + torch.tensor([x1, x2, a * x1**2 + b * x1 + c]) @ pca["components"][:3].double()
+    sets = []
+    for name in ("train", "eval"):
+        record = load_torch(tiny_run / f"results/data/{name}.pt")
+        keep = image_subset(len(record["labels"]), None if name == "train" else 100, 0)
+        sets.append((record["images"][keep], record["labels"][keep]))
+    want = reference.evaluate_point(build_model("vgg_small"), theta.float(), *sets, "mse")
+    got = [grid[m][i, j] for m in ("train_loss", "train_acc", "test_loss", "test_acc")]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_reruns_follow_the_config(tiny_run):
+    assert job_counts(tiny_run) == {}
+    # grid resolution: the chunks, the merge and the figure; the PCA stays
+    finer = {"landscape": {"grid": {"pc1": {"min": -1, "max": 1, "points": 6}}}}
+    assert job_counts(tiny_run, finer) == {"landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}
+    # a different set of subpaths: the PCA and everything after it
+    assert job_counts(tiny_run, {"landscape": {"subpaths": [4]}}) == {
+        "landscape_pca": 1, "landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}  # fmt: skip
+    # colour scale: the figure only
+    assert job_counts(tiny_run, {"landscape": {"log_color": True}}) == {"fig2": 1}

@@ -1,0 +1,174 @@
+"""Profiles as Snakemake reads them, and the sbatch lines the SLURM plugin builds from them.
+
+No cluster needed: profiles go through Snakemake's own profile parser (YTE templating,
+$VAR expansion, key=value flattening) and the plugin's own submit-string functions.
+"""
+
+import os
+import re
+import shlex
+from types import SimpleNamespace
+
+import pytest
+from snakemake.cli import get_profile_dir
+from snakemake.profiles import ProfileConfigFileParser
+from snakemake.resources import Resource
+from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+from conftest import REPO, run_snakemake
+
+SLURM = REPO / "profiles" / "slurm" / "profile.yaml"
+OVERLAY = REPO / "profiles" / "test-slurm" / "profile.yaml"
+DEFAULT = REPO / "profiles" / "default" / "profile.yaml"
+SITE_VARS = ("LATEDECAY_SLURM_ACCOUNT", "LATEDECAY_SLURM_PARTITION", "LATEDECAY_SLURM_GPU_PARTITION",
+             "LATEDECAY_GPU_MODEL")  # fmt: skip
+GPU_RULES = {"train_main", "train_subpath", "landscape_chunk"}
+CPU_RULES = {"prepare_data", "init_main", "landscape_pca"}  # heavy, but no GPU
+
+
+def parse(path, monkeypatch, **env):
+    """The profile as Snakemake sees it: {key: value or [\"k=v\" | \"rule:k=v\", ...]}."""
+    for name in SITE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with open(path) as fh:
+        return dict(ProfileConfigFileParser().parse(fh))
+
+
+def per_rule(entries):
+    """["rule:key=value", ...] -> {rule: {key: value}}."""
+    out = {}
+    for entry in entries:
+        rule, assignment = entry.split(":", 1)
+        key, value = assignment.split("=", 1)
+        out.setdefault(rule, {})[key] = value
+    return out
+
+
+def flat(entries):
+    return dict(entry.split("=", 1) for entry in entries)
+
+
+def evaluate(expr, attempt=1):
+    """A resource expression evaluated as Snakemake does for --set-resources."""
+    resource = Resource.from_cli_expression("r", expr, with_threads_arg=False)
+    return resource.evaluate(wildcards={}, input=[], attempt=attempt, rulename="r", async_run=None).value
+
+
+def sbatch_line(profile, rule, threads=2):
+    """The plugin's sbatch command line for one job of `rule` under `profile`."""
+    resources = {k: evaluate(v) for k, v in flat(profile.get("default-resources", [])).items()}
+    resources.update({k: evaluate(v) for k, v in per_rule(profile.get("set-resources", [])).get(rule, {}).items()})
+    threads = int(flat(profile.get("set-threads", [])).get(rule, threads))
+    job = SimpleNamespace(name=rule, threads=threads, resources=SimpleNamespace(**resources))
+    job.resources.get = lambda key, default=None: resources.get(key, default)
+    params = dict(run_uuid="uuid", slurm_logfile="log", comment_str=f"rule_{rule}",
+                  account=f" -A {resources['slurm_account']}" if "slurm_account" in resources else "",
+                  partition=f" -p {resources['slurm_partition']}" if "slurm_partition" in resources else "",
+                  workdir="/wd")  # fmt: skip
+    return get_submit_command(job, params) + set_gres_string(job)
+
+
+def test_slurm_profile_is_found_from_the_repo_root(monkeypatch):
+    monkeypatch.chdir(REPO)
+    found = get_profile_dir("slurm")
+    assert found is not None and found[0].resolve() == SLURM.parent.resolve()
+    assert (REPO / "slurm").is_symlink() and os.readlink(REPO / "slurm") == "profiles/slurm"
+
+
+def test_site_values_come_from_the_environment(monkeypatch):
+    bare = parse(SLURM, monkeypatch)
+    assert bare["executor"] == "slurm"
+    assert not any(e.startswith(("slurm_account=", "slurm_partition=")) for e in bare["default-resources"])
+    assert not any(re.search(r":(gpu_model|slurm_partition)=", e) for e in bare["set-resources"])
+
+    site = parse(SLURM, monkeypatch, LATEDECAY_SLURM_ACCOUNT="proj42", LATEDECAY_SLURM_PARTITION="cpu",
+                 LATEDECAY_SLURM_GPU_PARTITION="gpu_h100", LATEDECAY_GPU_MODEL="h100")  # fmt: skip
+    assert {"slurm_account=proj42", "slurm_partition=cpu"} <= set(site["default-resources"])
+    rules = per_rule(site["set-resources"])
+    for rule in GPU_RULES:
+        assert rules[rule] | {"gpu": "1"} == {"gpu": "1", "gpu_model": "h100", "slurm_partition": "gpu_h100"}
+    # Without a GPU partition, GPU jobs go to the general partition.
+    only_part = parse(SLURM, monkeypatch, LATEDECAY_SLURM_PARTITION="cpu")
+    assert {per_rule(only_part["set-resources"])[r]["slurm_partition"] for r in GPU_RULES} == {"cpu"}
+
+
+def test_gpu_rules_get_gpus_and_cpu_rules_do_not(monkeypatch):
+    profile = parse(SLURM, monkeypatch, LATEDECAY_SLURM_ACCOUNT="proj42", LATEDECAY_SLURM_PARTITION="cpu",
+                    LATEDECAY_SLURM_GPU_PARTITION="gpu_h100")  # fmt: skip
+    for rule in GPU_RULES:
+        line = shlex.split(sbatch_line(profile, rule))
+        assert "--gpus=1" in line and "-p" in line and line[line.index("-p") + 1] == "gpu_h100", line
+        assert "--cpus-per-task=4" in line and line[line.index("-A") + 1] == "proj42"
+        assert not any(a.startswith("--ntasks") for a in line)  # the plugin's GPU form
+    for rule in CPU_RULES:
+        line = shlex.split(sbatch_line(profile, rule))
+        assert not any(a.startswith(("--gpus", "--gres")) for a in line), line
+        assert line[line.index("-p") + 1] == "cpu" and "--ntasks=1" in line
+        assert {"--mem", "-t"} <= set(line)  # default-resources: never an unbounded job
+    model = parse(SLURM, monkeypatch, LATEDECAY_GPU_MODEL="a100")
+    assert "--gpus=a100:1" in shlex.split(sbatch_line(model, "landscape_chunk"))
+
+
+def test_no_gpu_or_reserved_flags_in_slurm_extra(monkeypatch):
+    for path in (SLURM, OVERLAY):
+        text = "\n".join(parse(path, monkeypatch).get("set-resources", []) +
+                         parse(path, monkeypatch).get("default-resources", []))  # fmt: skip
+        assert "slurm_extra" not in text
+        assert not re.search(r"\bgpus=|nvidia_gpu=", text)  # silently ignored names
+
+
+def test_retries_and_resume_settings(monkeypatch):
+    profile = parse(SLURM, monkeypatch)
+    default = parse(DEFAULT, monkeypatch)
+    assert int(profile["retries"]) >= 1
+    assert default["rerun-incomplete"] == "True" and default["keep-going"] == "True"
+
+
+def test_landscape_chunks_share_one_gpu_allocation(monkeypatch):
+    profile = parse(SLURM, monkeypatch)
+    assert flat(profile["groups"]) == {"landscape_chunk": "landscape"}
+    assert int(flat(profile["group-components"])["landscape"]) > 1
+    # gpu is local-scope: a group asks for one GPU, not one per chunk, and ungrouped GPU
+    # jobs are not throttled by the global limit of 1.
+    assert flat(profile["resources"]) == {"gpu": "1"}
+    assert flat(profile["set-resource-scopes"]) == {"gpu": "local"}
+
+
+def test_default_workflow_profile_holds_only_portable_keys(monkeypatch):
+    default = parse(DEFAULT, monkeypatch)
+    forbidden = {"cores", "executor", "default-resources", "set-resources", "set-threads", "jobs",
+                 "software-deployment-method", "sdm", "groups", "group-components", "resources"}  # fmt: skip
+    assert default and not forbidden & default.keys()
+    # It is loaded with --profile slurm too and wins key by key: it must not redefine a
+    # key of the SLURM profile or its overlay.
+    for path in (SLURM, OVERLAY):
+        assert not default.keys() & parse(path, monkeypatch).keys(), path
+
+
+def test_overlay_keeps_the_real_gpu_requests(monkeypatch):
+    overlay = parse(OVERLAY, monkeypatch)
+    # Keys the overlay would replace wholesale; GPU requests must come from the real profile.
+    assert not {"set-resources", "default-resources", "executor", "groups"} & overlay.keys()
+    assert int(overlay["max-threads"]) <= 2
+
+
+def test_profile_rules_exist_in_the_workflow():
+    named = set()
+    for path in (SLURM,):
+        text = path.read_text()
+        for key in ("set-threads", "set-resources", "groups"):
+            block = re.search(rf"^{key}:\n((?:  .*\n|\n)*)", text, re.M)
+            named |= set(re.findall(r"^  (\w+):", block.group(1), re.M)) if block else set()
+    listed = run_snakemake("--list-rules").stdout.split()
+    assert named - set(listed) == set(), "profile names rules the workflow does not have"
+
+
+@pytest.mark.parametrize("profile", ["slurm", "profiles/test-slurm"])
+def test_snakemake_accepts_the_profiles(profile):
+    args = ["--profile", "slurm"] + (["--profile", profile] if profile != "slurm" else [])
+    proc = run_snakemake("-n", "--quiet", "rules", *args, "--configfile", REPO / "presets" / "tiny.yaml",
+                         "--", "results/main/epoch2/metrics.json")  # fmt: skip
+    assert "train_main" in proc.stdout

@@ -1,0 +1,77 @@
+"""Toy figures and summary from small real simulations: PDFs a user would open."""
+
+import csv
+
+import matplotlib.pyplot as plt
+import pytest
+import yaml
+
+from conftest import REPO
+from latedecay.io import load_npz, save_figure, save_npz
+from latedecay.toy import experiment, figures, settings, summary
+
+SMALL = {
+    "linear_label_noise": {"steps": 400},
+    "linear_minibatch": {"steps": 400},
+    "linear_sde": {"steps": 400},
+    "linear_late_decay": {"decay_steps": [0, 300, 600], "steps_after_decay": 300, "steps": 900, "record_every": 100},
+    "drift": {"lr": [0.1, 0.07], "steps": 3000, "record_every": 100},
+    "late_decay": {"decay_steps": [0, 300, 600], "steps_after_decay": 300, "steps": 900, "record_every": 100},
+    "minibatch": {"steps": 1000},
+    "n1": {"steps": 2000},
+    "fig4": {"steps": 2000, "gradient_flow_steps": 200},
+}
+
+
+@pytest.fixture(scope="module")
+def sims(tmp_path_factory):
+    toy = yaml.safe_load((REPO / "config.yaml").read_text())["toy"]
+    toy["sgd"].update({"d": 12, "n": 6, "chains": 4})
+    out = {}
+    for name in settings.EXPERIMENTS:
+        toy["experiments"][name].update(SMALL[name])
+        path = tmp_path_factory.mktemp("sim") / f"{name}.npz"
+        save_npz(path, **experiment.run(settings.effective(toy, name)))
+        out[name] = load_npz(path)  # round trip through the file format the rules use
+    return out
+
+
+def assert_pdf(path, min_bytes=10_000):
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > min_bytes
+
+
+def test_fig3_pdf(tmp_path):
+    fig = figures.fig3([-1.0, 0.5], [0.15, -0.7], 2.0, 2.0, 41)
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 6
+    save_figure(fig, tmp_path / "fig3.pdf")
+    plt.close(fig)
+    assert_pdf(tmp_path / "fig3.pdf")
+
+
+def test_fig4_pdf(sims, tmp_path):
+    fig = figures.fig4(sims["fig4"], 2.0)
+    save_figure(fig, tmp_path / "fig4.pdf")
+    plt.close(fig)
+    assert_pdf(tmp_path / "fig4.pdf")
+
+
+def test_theory_pdf_and_summary_csv(sims, tmp_path):
+    fig, rows = summary.theory_outputs(sims, 2.0, 0.02, 1e-10)
+    save_figure(fig, tmp_path / "toy_theory.pdf")
+    plt.close(fig)
+    assert_pdf(tmp_path / "toy_theory.pdf")
+    summary.save_csv(rows, tmp_path / "summary.csv")
+    with open(tmp_path / "summary.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert {r["check"] for r in table} == {"1 linear", "2 drift", "3 late decay", "4 contrast"}
+    drift = {r["quantity"]: float(r["value"]) for r in table if r["quantity"].startswith("max_orthogonal_drift")}
+    assert max(drift.values()) < 1e-12
+    late = [float(r["value"]) for r in table if r["experiment"] == "late_decay"]
+    assert late[0] > late[-1]  # longer at the large lr: lower final test loss
+
+
+def test_theory_checks_name_missing_simulations(sims):
+    partial = {k: v for k, v in sims.items() if k != "drift"}
+    with pytest.raises(KeyError, match="drift"):
+        summary.theory_outputs(partial, 2.0, 0.02, 1e-10)

@@ -1,0 +1,76 @@
+"""Toy config: merged per-experiment settings, pruning for exact reruns, cross-key checks."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO
+from latedecay import config_checks
+from latedecay.toy import settings
+
+
+@pytest.fixture()
+def cfg():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_every_experiment_is_configured(cfg):
+    assert set(cfg["toy"]["experiments"]) == set(settings.EXPERIMENTS)
+
+
+def test_overrides_win_and_unused_keys_are_pruned(cfg):
+    toy = cfg["toy"]
+    linear = settings.effective(toy, "linear_minibatch")
+    assert linear["model"] == "linear" and linear["simulator"] == "minibatch"
+    assert not {"gamma", "sigma", "sde_substeps", "decay_factor", "gradient_flow_lr"} & set(linear)
+    sde = settings.effective(toy, "linear_sde")
+    assert "sde_substeps" in sde and "batch" not in sde
+    late = settings.effective(toy, "late_decay")
+    assert late["decay_factor"] == toy["sgd"]["decay_factor"] and late["gamma"] == toy["gamma"]
+    fig4 = settings.effective(toy, "fig4")
+    assert "teacher_norm" not in fig4 and "init_norm" not in fig4 and "d" not in fig4
+    assert list(late) == sorted(late)  # params compare by repr: keep the order fixed
+
+
+def changed_experiments(cfg, edit):
+    before = {e: settings.effective(cfg["toy"], e) for e in settings.EXPERIMENTS}
+    new = copy.deepcopy(cfg)
+    edit(new["toy"])
+    return {e for e in settings.EXPERIMENTS if settings.effective(new["toy"], e) != before[e]}
+
+
+def test_one_sgd_key_changes_exactly_the_experiments_that_read_it(cfg):
+    def set_sgd(key, value):
+        return lambda toy: toy["sgd"].__setitem__(key, value)
+
+    assert changed_experiments(cfg, set_sgd("sde_substeps", 8)) == {"linear_sde"}
+    assert changed_experiments(cfg, set_sgd("decay_factor", 0.2)) == {"late_decay", "linear_late_decay"}
+    assert changed_experiments(cfg, set_sgd("sigma", 0.3)) == set(settings.EXPERIMENTS) - {"linear_minibatch", "minibatch", "fig4"}
+    gamma = changed_experiments(cfg, lambda toy: toy.__setitem__("gamma", 3))
+    assert gamma == {"drift", "late_decay", "minibatch", "n1", "fig4"}
+    assert changed_experiments(cfg, lambda toy: toy["experiments"]["drift"].__setitem__("steps", 1000)) == {"drift"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda t: t["experiments"]["late_decay"]["decay_steps"].append(10**6), "toy.experiments.late_decay.decay_steps[10]"),
+        (lambda t: t["experiments"]["late_decay"].__setitem__("steps_after_decay", 10**5), "toy.experiments.late_decay.steps_after_decay"),
+        (lambda t: t["experiments"]["minibatch"].__setitem__("batch", 10), "toy.experiments.minibatch.batch"),
+        (lambda t: t["experiments"]["linear_sde"].__setitem__("batch", 3), "toy.experiments.linear_sde.batch"),
+        (lambda t: t["experiments"]["fig4"].__setitem__("init", [1.0, 2.0, 3.0]), "toy.experiments.fig4.init"),
+        (lambda t: t["experiments"]["linear_label_noise"].__setitem__("starts", 1), "toy.experiments.linear_label_noise.starts"),
+        (lambda t: t["experiments"]["n1"].__setitem__("model", "linear"), "toy.experiments.n1.model"),
+        (lambda t: t["sgd"].__setitem__("batch", 11), "toy.sgd.batch"),
+        (lambda t: t["experiments"]["late_decay"].__setitem__("lr", [0.05, 0.1]), "toy.experiments.late_decay.lr"),
+    ],
+)
+def test_bad_toy_settings_raise_naming_the_key(cfg, edit, key):
+    edit(cfg["toy"])
+    with pytest.raises(config_checks.ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        config_checks.check_toy(cfg)
+
+
+def test_paper_toy_config_passes_the_checks(cfg):
+    config_checks.check_toy(cfg)
