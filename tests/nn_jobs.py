@@ -24,17 +24,18 @@ def spec(path="main", lr=0.05, **overrides):
     return job.spec_from_params({**TRAIN, **overrides}, path, lr)
 
 
-def init(data, folder, **overrides):
+def init(data, folder, arch=ARCH, **overrides):
     torch.set_num_threads(1)
-    job.init_main(data, ARCH, spec(**overrides), outputs(folder), torch.device("cpu"))
+    job.init_main(data, arch, spec(**overrides), outputs(folder), torch.device("cpu"))
     return outputs(folder)
 
 
-def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, decay=None, reset=True, **overrides):
+def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, decay=None, reset=True, arch=ARCH,
+            **overrides):  # fmt: skip
     torch.set_num_threads(1)
     path = "main" if decay is None else f"decay{decay}"
     resume_file = resume_file or Path(folder).parent / f"resume-{Path(folder).name}.pt"
-    job.train_job(data, ARCH, spec(path, lr, **overrides), outputs(start_folder)["checkpoint"], end,
+    job.train_job(data, arch, spec(path, lr, **overrides), outputs(start_folder)["checkpoint"], end,
                   outputs(folder), torch.device("cpu"), resume_file, {"lr": lr, **overrides},
                   decay_epoch=decay, reset_momentum=reset)  # fmt: skip
     return outputs(folder)

@@ -5,10 +5,13 @@ from one shared RNG stream, so the masks (and hence the weights) differ from sep
 Each model keeps its own permutation and crops/flips (its own path's seeds).
 """
 
+import pytest
 import torch
+from nn_jobs import init, metrics, outputs, segment, spec
 from tiny_cifar import write_tiny_prepared
 
-from latedecay.nn import engine
+from latedecay.io import load_torch
+from latedecay.nn import engine, job
 from latedecay.nn.data import load_sets
 from latedecay.nn.models import build_model
 from latedecay.nn.packed import Pack, train_epoch_packed
@@ -62,3 +65,34 @@ def test_packed_dropout_masks_differ_per_model(tmp_path):
     first = pack.params["features.0.weight"]
     # identical weights and data: only the per-model dropout masks can make them differ
     assert not torch.equal(first[0], first[1]) and not torch.equal(first[1], first[2])
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_pack_job_matches_separate_jobs(tmp_path, reset):
+    """The whole pack job (vgg11_bn: no dropout, BatchNorm buffers stacked) against separate
+    subpath jobs: same output files, weights and momentum equal up to float32 rounding."""
+    torch.set_num_threads(1)
+    data = write_tiny_prepared(tmp_path)
+    init(data, tmp_path / "m0", arch="vgg11_bn")
+    segment(data, tmp_path / "m0", tmp_path / "m1", 1, arch="vgg11_bn")
+    segment(data, tmp_path / "m1", tmp_path / "m2", 2, arch="vgg11_bn")
+    decays, starts = [1, 2], [outputs(tmp_path / f"m{d}")["checkpoint"] for d in (1, 2)]
+    outs = [outputs(tmp_path / f"pack{d}") for d in decays]
+    specs = [spec(f"decay{d}", 0.01) for d in decays]
+    job.train_pack_job(data, "vgg11_bn", specs, starts, 2, outs, torch.device("cpu"), tmp_path / "r.pt", {},
+                       decays=decays, reset_momentum=reset)  # fmt: skip
+    for d, out in zip(decays, outs):
+        alone = segment(data, tmp_path / f"m{d}", tmp_path / f"alone{d}", 2, lr=0.01, decay=d, reset=reset,
+                        arch="vgg11_bn")  # fmt: skip
+        a, b = load_torch(out["checkpoint"]), load_torch(alone["checkpoint"])
+        assert (a["epoch"], a["decay_epoch"], a["path"]) == (2, d, f"decay{d}")
+        for name, value in b["model"].items():
+            assert torch.allclose(a["model"][name].double(), value.double(), rtol=1e-3, atol=1e-4), name
+        bufs = [[s["momentum_buffer"] for s in c["optimizer"]["state"].values()] for c in (a, b)]
+        assert len(bufs[0]) == len(bufs[1]) > 0
+        assert all(torch.allclose(x, y, rtol=1e-3, atol=1e-4) for x, y in zip(*bufs))
+        ma, mb = metrics(out), metrics(alone)
+        assert ma["epochs"] == mb["epochs"] == [1, 2] and ma["eval"]["epoch"] == mb["eval"]["epoch"]
+        assert ma["train_batch_loss"] == pytest.approx(mb["train_batch_loss"], rel=1e-4)
+        assert load_torch(out["snapshots"])["params"].shape == load_torch(alone["snapshots"])["params"].shape
+    assert not (tmp_path / "r.pt").exists()

@@ -93,6 +93,12 @@ def nn_train_params():
     return dict(sorted(values.items()))
 
 
+def subpath_packs():
+    """Decay epochs trained together when subpath.pack > 1 (config order)."""
+    decays, size = config["subpath"]["decay_epochs"], config["subpath"]["pack"]
+    return [decays[i : i + size] for i in range(0, len(decays), size)]
+
+
 def subpath_outputs(name):
     """One file per subpath (decay epoch): checkpoint.pt, metrics.json or snapshots.pt."""
     return expand(

@@ -41,17 +41,19 @@ def load_checkpoint(path):
     return ckpt
 
 
-def job_key(start_checkpoint, params):
-    """Identity of a job: the bytes of its start checkpoint (if any) and its params."""
+def job_key(start_checkpoints, params):
+    """Identity of a job: the bytes of its start checkpoint(s) and its params."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-    if start_checkpoint is not None:
-        with open(start_checkpoint, "rb") as fh:
+    paths = [start_checkpoints] if isinstance(start_checkpoints, (str, Path)) else start_checkpoints
+    for path in paths:
+        with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
 
 
 def save_resume(path, key, model, optimizer, epoch, history):
+    """``model`` is an nn.Module or a packed.Pack; ``history`` one history or a list (packs)."""
     save_torch(
         {"key": key, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
          "history": history},

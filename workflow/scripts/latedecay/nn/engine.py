@@ -15,7 +15,6 @@ from torch.nn.utils import parameters_to_vector
 
 from . import rng
 from .augment import crop_flip, draw
-from .checkpoint import save_resume
 from .data import model_input
 from .evaluate import evaluate
 from .losses import per_sample_loss
@@ -112,36 +111,44 @@ def _log_line(history, spec, epoch):
     )  # fmt: skip
 
 
-def run(model, optimizer, sets, spec, start_epoch, end_epoch, history, resume=None):
-    """Train epochs start_epoch+1 .. end_epoch, evaluating/snapshotting at their multiples.
+def run(epoch_fn, model_fn, sets, specs, start_epoch, end_epoch, histories, save_state=None):
+    """Train epochs start_epoch+1 .. end_epoch of K models (one, or a pack), evaluating and
+    snapshotting at multiples of eval_every / snapshot_every.
 
-    ``history`` may come from a resume state; ``resume`` = (path, key) saves one every
-    spec.resume_every epochs. Returns the history.
+    ``epoch_fn(epoch)`` trains all K models one epoch and returns their mean mini-batch
+    losses as a [K] device tensor; ``model_fn(k)`` gives model k as an nn.Module;
+    ``save_state(epoch)`` writes the resume state (every resume_every epochs). The
+    histories (possibly from a resume state) are extended in place.
     """
-    train, device = sets[0], sets[0].labels.device
+    spec, train = specs[0], sets[0]
+    device = train.labels.device
     pending = []  # device losses not yet read
     clock = time.perf_counter()
     for epoch in range(start_epoch + 1, end_epoch + 1):
-        pending.append(train_epoch(model, optimizer, train, spec, epoch))
-        history["epochs"].append(epoch)
-        history["train_images"] += (len(train.labels) // spec.batch_size) * spec.batch_size
+        pending.append(epoch_fn(epoch))
         boundary = [epoch % every == 0 for every in (spec.eval_every, spec.snapshot_every, spec.resume_every)]
+        for history in histories:
+            history["epochs"].append(epoch)
+            history["train_images"] += (len(train.labels) // spec.batch_size) * spec.batch_size
         if not (any(boundary) or epoch == end_epoch):
             continue
         _sync(device)
-        history["train_seconds"] += time.perf_counter() - clock
-        history["train_batch_loss"] += torch.stack(pending).double().tolist()  # one host read per interval
+        seconds = time.perf_counter() - clock
+        losses = torch.stack(pending).double().T.tolist()  # one host read per interval: [K][epochs]
         pending = []
-        if boundary[0]:
-            record_eval(history, model, sets, spec, epoch)
-        if boundary[1]:
-            record_snapshot(history, model, epoch)
-        if boundary[0] or epoch == end_epoch:
-            _log_line(history, spec, epoch)
-        if boundary[2] and resume and epoch < end_epoch:
-            save_resume(*resume, model, optimizer, epoch, history)
+        for k, history in enumerate(histories):
+            history["train_seconds"] += seconds
+            history["train_batch_loss"] += losses[k]
+            if boundary[0]:
+                record_eval(history, model_fn(k), sets, specs[k], epoch)
+            if boundary[1]:
+                record_snapshot(history, model_fn(k), epoch)
+            if boundary[0] or epoch == end_epoch:
+                _log_line(history, specs[k], epoch)
+        if boundary[2] and save_state and epoch < end_epoch:
+            save_state(epoch)
         clock = time.perf_counter()
-    return history
+    return histories
 
 
 def snapshots_record(history, run_path, decay_epoch, num_params):

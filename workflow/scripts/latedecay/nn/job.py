@@ -8,9 +8,10 @@ import torch
 
 from ..io import save_json, save_torch
 from . import engine
-from .checkpoint import job_key, load_checkpoint, load_resume, save_checkpoint
+from .checkpoint import job_key, load_checkpoint, load_resume, save_checkpoint, save_resume
 from .data import load_sets
 from .models import build_model, num_params
+from .packed import Pack, train_epoch_packed
 
 log = logging.getLogger("latedecay.nn.job")
 
@@ -74,7 +75,11 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
         optimizer.load_state_dict(state["optimizer"])
         history, first = state["history"], state["epoch"]
         log.info("resuming from %s at epoch %d", resume_file, first)
-    engine.run(model, optimizer, sets, spec, first, end_epoch, history, resume=(resume_file, key))
+    engine.run(
+        lambda epoch: engine.train_epoch(model, optimizer, sets[0], spec, epoch).reshape(1),
+        lambda k: model, sets, [spec], first, end_epoch, [history],
+        lambda epoch: save_resume(resume_file, key, model, optimizer, epoch, history),
+    )  # fmt: skip
     _write_outputs(out, model, optimizer, history, spec, decay_epoch, start, end_epoch, device)
     Path(resume_file).unlink(missing_ok=True)
 
@@ -91,3 +96,39 @@ def spec_from_params(train, path, lr):
     fields = ("seed", "momentum", "weight_decay", "batch_size", "loss", "eval_every", "snapshot_every",
               "resume_every", "eval_augment")  # fmt: skip
     return engine.Spec(path=path, lr=float(lr), **{k: train[k] for k in fields})
+
+
+def train_pack_job(data, arch, specs, start_checkpoints, end_epoch, outs, device, resume_file, key_params,
+                   decays, reset_momentum=True):  # fmt: skip
+    """Subpaths branching at ``decays`` trained together (packed.Pack); one output set per
+    decay epoch, in the same format as train_job's."""
+    sets = load_sets(data["train"], data["eval"], device)
+    models, ckpts = [], []
+    for path, decay in zip(start_checkpoints, decays):
+        ckpts.append(load_checkpoint(path))
+        _check_start(ckpts[-1], path, decay, 0, end_epoch)
+        models.append(build_model(arch).to(device))
+        models[-1].load_state_dict(ckpts[-1]["model"])
+    pack = Pack(models)
+    optimizer = pack.optimizer(specs[0])
+    if not reset_momentum:
+        pack.load_momentum(optimizer, [c["optimizer"] for c in ckpts])
+    key = job_key(start_checkpoints, key_params)
+    histories, first = [engine.new_history() for _ in decays], 0
+    state = load_resume(resume_file, key)
+    if state is not None:
+        pack.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        histories, first = state["history"], state["epoch"]
+        log.info("resuming from %s at epoch %d", resume_file, first)
+    scratch = build_model(arch).to(device)
+    engine.run(
+        lambda epoch: train_epoch_packed(pack, optimizer, sets[0], specs, epoch),
+        lambda k: pack.load_into(k, scratch), sets, specs, first, end_epoch, histories,
+        lambda epoch: save_resume(resume_file, key, pack, optimizer, epoch, histories),
+    )  # fmt: skip
+    for k, (out, spec, decay) in enumerate(zip(outs, specs, decays)):
+        model = pack.load_into(k, build_model(arch).to(device))
+        single = pack.unpacked_optimizer(optimizer, k, model, spec)
+        _write_outputs(out, model, single, histories[k], spec, decay, 0, end_epoch, device)
+    Path(resume_file).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from .data import normalize
-from .engine import epoch_batches
+from .engine import epoch_batches, make_optimizer
 from .losses import per_sample_loss
 from . import rng
 
@@ -32,6 +32,33 @@ class Pack:
         return torch.optim.SGD(
             list(self.params.values()), lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
         )
+
+    def state_dict(self):
+        return {"params": {n: p.detach() for n, p in self.params.items()}, "buffers": self.buffers}
+
+    def load_state_dict(self, state):
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(state["params"][name])
+            for name, b in self.buffers.items():
+                b.copy_(state["buffers"][name])
+
+    def load_momentum(self, optimizer, states):
+        """Stack the momentum buffers of K single-model SGD state dicts (missing = zero,
+        which is what SGD's first step does with no buffer)."""
+        for i, p in enumerate(self.params.values()):
+            bufs = [s["state"].get(i, {}).get("momentum_buffer") for s in states]
+            bufs = [torch.zeros_like(p[0]) if b is None else b.to(p) for b in bufs]
+            optimizer.state[p]["momentum_buffer"] = torch.stack(bufs)
+
+    def unpacked_optimizer(self, optimizer, k, model, spec):
+        """A single-model SGD for ``model`` (holding model k) with model k's momentum."""
+        single = make_optimizer(model, spec)
+        for stacked, p in zip(self.params.values(), model.parameters()):
+            buf = optimizer.state.get(stacked, {}).get("momentum_buffer")
+            if buf is not None:
+                single.state[p]["momentum_buffer"] = buf[k].clone()
+        return single
 
     def load_into(self, k, model):
         """Copy model k's parameters into ``model`` (for evaluation and checkpoints)."""

@@ -1,0 +1,36 @@
+"""The paper config plans the whole DAG, in seconds, with the expected job counts."""
+
+import time
+
+import yaml
+from dag import planned_jobs
+
+from conftest import REPO
+
+
+def test_paper_config_plans_every_job(tmp_path):
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    start = time.monotonic()
+    jobs = planned_jobs("--directory", tmp_path, cwd=tmp_path)
+    assert time.monotonic() - start < 60
+    segments = -(-cfg["main"]["epochs"] // cfg["main"]["segment_epochs"])
+    expected = {
+        "download_cifar": 1,
+        "prepare_data": 1,
+        "init_main": 1,
+        "train_main": segments,
+        "train_subpath": len(cfg["subpath"]["decay_epochs"]),
+        "fig1": 1,
+        "fig1_summary": 1,
+        "landscape_pca": 1,
+        "landscape_chunk": cfg["landscape"]["chunks"],
+        "landscape_merge": 1,
+        "fig2": 1,
+        "toy_simulate": len(cfg["toy"]["experiments"]),
+        "toy_theory": 1,
+        "toy_fig3": 1,
+        "toy_fig4": 1,
+        "all": 1,
+    }
+    assert {k: v for k, v in jobs.items() if k != "landscape_summary"} == expected
+    assert (segments, expected["train_subpath"]) == (30, 11)  # the paper: 3000 epochs, decays 2000..3000

@@ -1,0 +1,84 @@
+"""The whole DAG on the tiny preset: every figure, the report, and exact reruns."""
+
+import csv
+
+import pytest
+import yaml
+from dag import planned_jobs
+from tiny_cifar import write_tiny_cifar
+
+from conftest import REPO, run_snakemake
+
+FINAL = ["figures/fig1.pdf", "figures/fig2.pdf", "figures/fig3.pdf", "figures/fig4.pdf", "figures/toy_theory.pdf"]
+TABLES = ["results/fig1_summary.csv", "results/toy/summary.csv"]
+TINY = str(REPO / "presets" / "tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    write_tiny_cifar(workdir / "data" / "tiny")
+    run_snakemake("-c2", "--configfile", TINY, "--directory", workdir, cwd=workdir)
+    return workdir
+
+
+def plan(workdir, override):
+    """Jobs a dry run would start after layering ``override`` on the tiny preset."""
+    extra = workdir / "override.yaml"
+    extra.write_text(yaml.safe_dump(override))
+    jobs = planned_jobs("--configfile", TINY, extra, "--directory", workdir, cwd=workdir)
+    jobs.pop("all", None)
+    return jobs
+
+
+def test_every_figure_and_table_is_made(tiny):
+    for name in FINAL:
+        data = (tiny / name).read_bytes()
+        assert data.startswith(b"%PDF") and len(data) > 10_000, name
+    for name in TABLES:
+        with open(tiny / name) as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows, name
+
+
+def test_second_run_has_nothing_to_do(tiny):
+    assert plan(tiny, {}) == {}
+
+
+def test_report_bundles_every_figure(tiny):
+    run_snakemake("--configfile", TINY, "--directory", tiny, "--report", tiny / "report.html", cwd=tiny)
+    html = (tiny / "report.html").read_text(errors="replace")
+    for name in ("fig1.pdf", "fig2.pdf", "fig3.pdf", "fig4.pdf", "toy_theory.pdf"):
+        assert name in html
+
+
+def test_longer_main_path_only_adds_segments(tiny):
+    jobs = plan(tiny, {"main": {"epochs": 6}})
+    assert jobs.get("train_main") == 1  # epoch 6 only: epochs 2 and 4 are kept
+    assert "init_main" not in jobs and "train_subpath" not in jobs and "prepare_data" not in jobs
+
+
+def test_subpath_lr_reruns_subpaths_and_what_follows(tiny):
+    jobs = plan(tiny, {"subpath": {"lr": 0.02}})
+    assert jobs.get("train_subpath") == 2 and {"fig1", "fig1_summary"} <= set(jobs)
+    assert not {"train_main", "init_main", "prepare_data"} & set(jobs)
+    assert not any(rule.startswith("toy_") for rule in jobs)
+
+
+def test_grid_resolution_reruns_only_chunks_merge_and_fig2(tiny):
+    jobs = plan(tiny, {"landscape": {"grid": {"pc1": {"points": 6}}}})
+    chunks = yaml.safe_load(open(TINY))["landscape"]["chunks"]
+    assert jobs == {"landscape_chunk": chunks, "landscape_merge": 1, "fig2": 1} | (
+        {"landscape_summary": 1} if "landscape_summary" in jobs else {}
+    )
+
+
+def test_one_toy_sgd_parameter_reruns_only_its_simulations(tiny):
+    jobs = plan(tiny, {"toy": {"sgd": {"decay_factor": 0.2}}})
+    assert jobs == {"toy_simulate": 2, "toy_theory": 1}  # late_decay, linear_late_decay
+
+
+def test_fig1_target_plans_no_landscape_or_toy_job(tmp_path):
+    jobs = planned_jobs("--configfile", TINY, "--directory", tmp_path, "figures/fig1.pdf", cwd=tmp_path)
+    assert not any(rule.startswith(("toy_", "landscape_", "fig2")) for rule in jobs)
+    assert {"train_main", "train_subpath", "fig1"} <= set(jobs)
