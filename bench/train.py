@@ -82,13 +82,14 @@ def cpu_model():
 
 
 def timed(fn, device):
+    """(wall seconds, process CPU seconds) of fn(); CPU time is less hurt by other load."""
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main():
@@ -127,13 +128,17 @@ def main():
             seconds = timed(lambda: run(epoch + 1), device)
             if epoch:
                 times[name].append(seconds)
+    load = os.getloadavg()[0]
     result = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": args.threads,
                           "device": str(device), "torch": torch.__version__},
               "data": source, "images_per_epoch": n_used, "batch_size": args.batch_size, "arch": args.arch}  # fmt: skip
+    result["machine"]["load_average_1min"] = load
     for name, values in times.items():
-        median = statistics.median(values)
-        result[name] = {"epoch_seconds": values, "median_epoch_s": median, "images_per_s": n_used / median}
+        wall, cpu = (statistics.median(v[i] for v in values) for i in (0, 1))
+        result[name] = {"epoch_wall_s": [v[0] for v in values], "epoch_cpu_s": [v[1] for v in values],
+                        "median_epoch_s": wall, "median_epoch_cpu_s": cpu, "images_per_s": n_used / wall}  # fmt: skip
     result["speedup"] = result["reference"]["median_epoch_s"] / result["engine"]["median_epoch_s"]
+    result["speedup_cpu_time"] = result["reference"]["median_epoch_cpu_s"] / result["engine"]["median_epoch_cpu_s"]
     save_json(result, args.out)
     print(json.dumps(result, indent=1))
 

@@ -1,6 +1,7 @@
 """Helpers for the training tests: run init/segment/subpath jobs on tiny data in-process
 (or as a subprocess, for the kill test) and compare their outputs bitwise."""
 
+import logging
 import sys
 from pathlib import Path
 
@@ -68,9 +69,9 @@ def metrics(out):
     return load_json(out["metrics"])
 
 
-if __name__ == "__main__":  # the kill test's subprocess (PYTHONPATH=workflow/scripts): python nn_jobs.py train eval start folder end resume
+if __name__ == "__main__":
+    # The kill test's subprocess (PYTHONPATH=workflow/scripts):
+    #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE
     train, evaluation, start, folder, end, resume = sys.argv[1:]
-    import logging
-
     logging.basicConfig(level=logging.INFO)
     segment({"train": train, "eval": evaluation}, start, folder, int(end), resume_file=resume)

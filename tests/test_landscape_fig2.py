@@ -11,7 +11,7 @@ from snakemake.utils import validate
 from conftest import REPO
 from latedecay.config_checks import ConfigError, check_config
 from latedecay.plots import style
-from latedecay.plots.fig2 import make_figure, trajectories
+from latedecay.plots.fig2 import _levels, make_figure, trajectories
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -91,3 +91,11 @@ def test_bad_landscape_config_names_the_key(override, key):
     assert key.split(".")[-1].split("[")[0] in str(err.value)
     if isinstance(err.value, ConfigError):
         assert f"'{key}'" in str(err.value)
+
+
+def test_colour_scale_caps_at_the_quantile():
+    values = np.concatenate([np.linspace(0.4, 0.5, 90), np.full(10, 300.0)])
+    levels, norm = _levels(values, 11, False, 0.8)
+    assert norm is None and levels[0] == 0.4 and levels[-1] == pytest.approx(np.quantile(values, 0.8))
+    levels, norm = _levels(values, 11, True, 1.0)
+    assert levels[-1] == pytest.approx(300) and np.allclose(np.diff(np.log(levels)), np.log(300 / 0.4) / 10)

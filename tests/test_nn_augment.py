@@ -7,7 +7,8 @@ from scipy.stats import chisquare
 
 from latedecay.nn.augment import crop_flip, draw
 from latedecay.nn.data import Split
-from latedecay.nn.engine import Spec, epoch_batches
+from latedecay.nn.engine import Spec, epoch_batches, eval_at
+from latedecay.nn.models import build_model
 
 
 def test_matches_torchvision_pad_crop_flip():
@@ -60,5 +61,21 @@ def test_epoch_draws_depend_on_seed_path_and_epoch():
     b, lb = epoch_batches(train, spec, 5)
     assert torch.equal(a, b) and torch.equal(la, lb)
     assert sorted(la.tolist()) == list(range(n))  # a permutation (500 = 4 x 125, nothing dropped)
-    other = [epoch_batches(train, spec, 6)[1], epoch_batches(train, Spec("decay5", *list(vars(spec).values())[1:]), 5)[1]]
-    assert all(not torch.equal(la, o) for o in other)
+    other_path = Spec(**{**vars(spec), "path": "decay5"})
+    other_seed = Spec(**{**vars(spec), "seed": 8})
+    others = [epoch_batches(train, s, e)[1] for s, e in ((spec, 6), (other_path, 5), (other_seed, 5))]
+    assert all(not torch.equal(la, o) for o in others)
+
+
+def test_eval_augment_reproduces_the_authors_quirk_deterministically():
+    torch.manual_seed(0)
+    model = build_model("vgg_small")
+    gen = torch.Generator().manual_seed(1)
+    split = Split(torch.randint(0, 256, (200, 3, 32, 32), dtype=torch.uint8, generator=gen), torch.arange(200) % 10)
+    plain = Spec("main", 7, 0.1, 0.9, 1e-4, 125, "mse", 1, 1, 1)
+    quirk = Spec(**{**vars(plain), "eval_augment": True})
+    a, b = (torch.stack(eval_at(model, [split, split], s, epoch=10)) for s in (plain, plain))
+    c, d = (torch.stack(eval_at(model, [split, split], quirk, epoch=10)) for _ in range(2))
+    assert torch.equal(a, b) and torch.equal(c, d)  # deterministic given (seed, path, epoch)
+    assert a[0] != c[0]  # crops/flips change the loss
+    assert model.training  # evaluation restores train mode

@@ -128,3 +128,16 @@ def test_subpath_momentum_reset_or_kept(tiny, straight, reset, tmp_path):
     other = segment(data, folder / "straight4", tmp_path / "other", 1, lr=0.01, decay=4, reset=not reset)
     weights = [load_torch(o["checkpoint"])["model"]["features.0.weight"] for o in (sub, other)]
     assert not torch.equal(*weights)
+
+
+def test_wrong_or_corrupt_start_checkpoint_is_named(tiny, tmp_path):
+    folder, data = tiny
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "checkpoint.pt").write_bytes(b"truncated")
+    with pytest.raises(RuntimeError, match=str(bad / "checkpoint.pt")):
+        segment(data, bad, tmp_path / "out", 2)
+    with pytest.raises(RuntimeError, match="expected epoch 2"):  # epoch-0 checkpoint as a decay-2 start
+        segment(data, folder / "epoch0", tmp_path / "out", 1, decay=2)
+    with pytest.raises(RuntimeError, match="vgg11_bn"):
+        segment(data, folder / "epoch0", tmp_path / "out", 1, arch="vgg11_bn")

@@ -1,39 +1,29 @@
-"""The data/train rules through Snakemake: planning, a tiny end-to-end run, what reruns."""
-
-import time
+"""The data/train rules through Snakemake: the tiny run's files follow the contract, packs
+plan per-pack jobs, cross-key config checks. (Job counts of the paper DAG and the rerun
+matrix are in tests/test_dag.py and tests/test_e2e.py.)"""
 
 import pytest
 import torch
 import yaml
 from conftest import run_snakemake
+from dag import planned_jobs
 from tiny_cifar import write_tiny_cifar
 
 from latedecay.config_checks import ConfigError, check_nn
 from latedecay.io import load_json, load_torch
 
 
-def job_counts(stdout):
-    """{rule: count} from the first "Job stats" table of ``-n --quiet rules``."""
-    counts, lines = {}, stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("job ")) + 2
-    for line in lines[start:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 def targets(decays, main_end):
     return [f"results/sub/decay{d}/metrics.json" for d in decays] + [f"results/main/epoch{main_end}/snapshots.pt"]
 
 
-def test_paper_config_plans_every_training_job_in_seconds(tmp_path):
-    start = time.time()
-    proc = run_snakemake("-n", "--quiet", "rules", "--directory", tmp_path, *targets(range(2000, 3001, 100), 3000))
-    assert time.time() - start < 60
-    assert job_counts(proc.stdout) == {"download_cifar": 1, "prepare_data": 1, "init_main": 1,
-                                       "train_main": 30, "train_subpath": 11}  # fmt: skip
+def test_packs_replace_single_subpath_jobs(tmp_path):
+    extra = tmp_path / "pack.yaml"
+    extra.write_text(yaml.safe_dump({"subpath": {"pack": 4}}))
+    jobs = planned_jobs("--configfile", extra, "--directory", tmp_path, *targets(range(2000, 3001, 100), 3000))
+    packs = {rule: n for rule, n in jobs.items() if rule.startswith("train_subpath")}
+    # 11 decay epochs in packs of 4: 2000-2300, 2400-2700, 2800-3000
+    assert packs == {"train_subpath_pack2000": 1, "train_subpath_pack2400": 1, "train_subpath_pack2800": 1}
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +54,6 @@ def test_tiny_run_outputs_follow_the_contract(tiny_run):
     # a subpath starts from the main checkpoint it names: its first snapshot moved away from it
     main4 = load_torch(tiny_run / "results/main/epoch4/snapshots.pt")["params"][-1]
     assert not torch.equal(main4, snaps["params"][0])
-
-
-def _overlay(workdir, name, values):
-    path = workdir / name
-    path.write_text(yaml.safe_dump(values))
-    return path
-
-
-def test_changing_subpath_lr_reruns_subpaths_only(tiny_run):
-    extra = _overlay(tiny_run, "sub_lr.yaml", {"subpath": {"lr": 0.02}})
-    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", "presets/tiny.yaml", extra,
-                         "--directory", tiny_run, *targets([2, 4], 4))  # fmt: skip
-    assert job_counts(proc.stdout) == {"train_subpath": 2}
-
-
-def test_longer_main_path_only_adds_segments(tiny_run):
-    extra = _overlay(tiny_run, "longer.yaml", {"main": {"epochs": 6}})
-    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", "presets/tiny.yaml", extra,
-                         "--directory", tiny_run, *targets([2, 4], 6))  # fmt: skip
-    assert job_counts(proc.stdout) == {"train_main": 1}
-
-
-def test_nothing_to_do_after_the_run(tiny_run):
-    proc = run_snakemake("-n", "--configfile", "presets/tiny.yaml", "--directory", tiny_run, *targets([2, 4], 4))
-    assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(

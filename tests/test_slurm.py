@@ -55,7 +55,7 @@ EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach
     "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
 })  # fmt: skip
 GPU_RULES = ("rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk")
-TIMING_KEYS = {"images_per_s"}
+TIMING_KEYS = {"images_per_s", "seconds"}  # wall-clock measurements, never equal
 
 pytestmark = [
     pytest.mark.skipif(sys.platform != "linux", reason="the local SLURM cluster needs Linux"),
@@ -127,9 +127,11 @@ def sacct_rows(run_name, since):
 
 
 def same(a, b):
-    """Deep equality for loaded checkpoints/metrics: tensors bitwise, floats exactly."""
+    """Deep equality for loaded outputs: tensors and arrays bitwise, floats exactly."""
     if isinstance(a, torch.Tensor):
         return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
@@ -142,7 +144,7 @@ def load_output(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     if path.suffix == ".npz":
         with np.load(path) as npz:  # zip entries carry timestamps: compare the arrays
-            return {k: torch.from_numpy(npz[k]) for k in npz.files}
+            return {k: npz[k] for k in npz.files if k not in TIMING_KEYS}
     if path.suffix == ".json":
         return {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
     return path.read_bytes()

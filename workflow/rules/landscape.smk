@@ -102,6 +102,7 @@ rule fig2:
         loss=config["model"]["loss"],
         log_color=config["landscape"]["log_color"],
         levels=config["landscape"]["levels"],
+        color_quantile=config["landscape"]["color_quantile"],
         # the rest only feeds the report caption (all of it changes the grid anyway)
         arch=config["model"]["arch"],
         surface=config["landscape"]["surface"],

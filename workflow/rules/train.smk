@@ -31,15 +31,15 @@ rule train_main:
         train="results/data/train.pt",
         eval="results/data/eval.pt",
     output:
-        checkpoint=ensure(
-            "results/main/epoch{epoch,[1-9][0-9]*}/checkpoint.pt", non_empty=True
-        ),
+        checkpoint=ensure("results/main/epoch{epoch}/checkpoint.pt", non_empty=True),
         metrics="results/main/epoch{epoch}/metrics.json",
         snapshots="results/main/epoch{epoch}/snapshots.pt",
     log:
         "logs/train_main/epoch{epoch}.log",
     benchmark:
         "benchmarks/train_main/epoch{epoch}.tsv"
+    wildcard_constraints:
+        epoch=r"[1-9]\d*",  # epoch 0 is init_main's
     conda:
         "../../envs/torch.yaml"
     threads: 2

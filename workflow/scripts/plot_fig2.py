@@ -9,6 +9,8 @@ with script_logging(snakemake.log[0]) as log:
     grid = load_npz(snakemake.input.grid)
     projection = load_npz(snakemake.input.projection)
     with style.context():
-        fig = make_figure(grid, projection, log_scale=p.log_color, levels=p.levels, loss=p.loss)
+        fig = make_figure(
+            grid, projection, log_scale=p.log_color, levels=p.levels, loss=p.loss, color_quantile=p.color_quantile
+        )
     style.save(fig, snakemake.output.pdf)
     log.info("wrote %s", snakemake.output.pdf)

@@ -10,6 +10,6 @@ with script_logging(snakemake.log[0]) as log:
     train, evaluation = prepare_sets(p.root, p.per_class, p.seed, p.eval_set, p.eval_limit)
     for name, record in (("train", train), ("eval", evaluation)):
         counts = torch.bincount(record["labels"], minlength=10).tolist()
-        log.info("%s set: %d images from the %s split, per class %s", name, len(record["labels"]), record["split"], counts)
+        log.info("%s set: %d images (%s split), per class %s", name, len(record["labels"]), record["split"], counts)
     save_torch(train, snakemake.output.train)
     save_torch(evaluation, snakemake.output.eval)

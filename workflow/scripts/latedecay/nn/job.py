@@ -59,8 +59,7 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
     the decay), resuming from ``resume_file`` when it belongs to this job; delete it on success."""
     sets = load_sets(data["train"], data["eval"], device)
     ckpt = load_checkpoint(start_checkpoint)
-    model = build_model(arch).to(device)
-    model.load_state_dict(ckpt["model"])
+    model = _model_from(ckpt, start_checkpoint, arch, device)
     optimizer = engine.make_optimizer(model, spec)
     if decay_epoch is None or not reset_momentum:
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -84,8 +83,19 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
     Path(resume_file).unlink(missing_ok=True)
 
 
+def _model_from(ckpt, path, arch, device):
+    model = build_model(arch).to(device)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise RuntimeError(f"{path}: weights do not fit model.arch = {arch!r} ({err})") from err
+    return model
+
+
 def _check_start(ckpt, path, decay_epoch, start, end_epoch):
-    if decay_epoch is not None and (ckpt["epoch"] != decay_epoch or ckpt.get("path", "main") != "main"):
+    if ckpt.get("path") != "main":
+        raise RuntimeError(f"{path}: a checkpoint of path {ckpt.get('path')!r}, expected the main path")
+    if decay_epoch is not None and ckpt["epoch"] != decay_epoch:
         raise RuntimeError(f"{path}: main-path epoch {ckpt['epoch']} checkpoint, expected epoch {decay_epoch}")
     if end_epoch <= start:
         raise RuntimeError(f"{path}: starts at epoch {start}, not before the job's end epoch {end_epoch}")
@@ -107,8 +117,7 @@ def train_pack_job(data, arch, specs, start_checkpoints, end_epoch, outs, device
     for path, decay in zip(start_checkpoints, decays):
         ckpts.append(load_checkpoint(path))
         _check_start(ckpts[-1], path, decay, 0, end_epoch)
-        models.append(build_model(arch).to(device))
-        models[-1].load_state_dict(ckpts[-1]["model"])
+        models.append(_model_from(ckpts[-1], path, arch, device))
     pack = Pack(models)
     optimizer = pack.optimizer(specs[0])
     if not reset_momentum:

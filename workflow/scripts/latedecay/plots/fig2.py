@@ -28,19 +28,21 @@ def trajectories(projection):
     return out
 
 
-def _levels(values, n, log_scale):
-    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+def _levels(values, n, log_scale, quantile):
+    """Contour levels from the minimum to the ``quantile`` of the values (a few far-off grid
+    points can be orders of magnitude above the valley; they share the top colour)."""
+    lo, hi = float(np.nanmin(values)), float(np.nanquantile(values, quantile))
     if log_scale:
         lo = max(lo, hi * 1e-12, np.finfo(float).tiny)
         return np.geomspace(lo, hi, n), colors.LogNorm(lo, hi)
     return np.linspace(lo, hi if hi > lo else lo + 1e-12, n), None
 
 
-def _panel(fig, ax, grid, key, title, paths, levels, log_scale):
+def _panel(fig, ax, grid, key, title, paths, levels, log_scale, quantile):
     values = grid[key]
-    lv, norm = _levels(values, levels, log_scale)
-    filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], None), levels=lv, norm=norm,
-                         cmap="viridis", extend="neither")  # fmt: skip
+    lv, norm = _levels(values, levels, log_scale, quantile)
+    filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], lv[-1]), levels=lv, norm=norm,
+                         cmap="viridis")  # fmt: skip
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
     ticks = ticker.LogLocator() if log_scale else ticker.MaxNLocator(6)
     fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{' (log scale)' if log_scale else ''}")
@@ -60,15 +62,17 @@ def _panel(fig, ax, grid, key, title, paths, levels, log_scale):
     ax.set_ylim(grid["x1"][0], grid["x1"][-1])
 
 
-def make_figure(grid, projection, log_scale=False, levels=30, loss="mse"):
-    """Two panels (train loss, test loss) from grid.npz and projection.npz contents."""
+def make_figure(grid, projection, log_scale=False, levels=30, loss="mse", color_quantile=1.0):
+    """Two panels (train loss, test loss) from grid.npz and projection.npz contents; each
+    colour scale runs from the panel's minimum to its ``color_quantile`` quantile."""
     paths = trajectories(projection)
     fig = Figure(figsize=(8.0, 3.6), layout="constrained")
     axes = fig.subplots(1, 2)
     surface = str(grid["surface"])
     for ax, key, name in zip(axes, ("train_loss", "test_loss"), ("train loss", "test loss")):
-        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, levels, log_scale)
-    axes[0].legend(loc="upper left", framealpha=0.8)
+        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, levels, log_scale, color_quantile)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
+    cap = "" if color_quantile >= 1 else f"; colours capped at the {color_quantile:g} quantile"
     fig.suptitle(f"Loss landscape on the {surface} PCA surface "
-                 f"({int(grid['n_train'])} train / {int(grid['n_test'])} test images)")  # fmt: skip
+                 f"({int(grid['n_train'])} train / {int(grid['n_test'])} test images{cap})")  # fmt: skip
     return fig
