@@ -89,7 +89,8 @@ def test_site_values_come_from_the_environment(monkeypatch):
     assert {"slurm_account=proj42", "slurm_partition=cpu"} <= set(site["default-resources"])
     rules = per_rule(site["set-resources"])
     for rule in GPU_RULES:
-        assert rules[rule] | {"gpu": "1"} == {"gpu": "1", "gpu_model": "h100", "slurm_partition": "gpu_h100"}
+        picked = {k: rules[rule].get(k) for k in ("gpu", "gpu_model", "slurm_partition")}
+        assert picked == {"gpu": "1", "gpu_model": "h100", "slurm_partition": "gpu_h100"}, rule
     # Without a GPU partition, GPU jobs go to the general partition.
     only_part = parse(SLURM, monkeypatch, LATEDECAY_SLURM_PARTITION="cpu")
     assert {per_rule(only_part["set-resources"])[r]["slurm_partition"] for r in GPU_RULES} == {"cpu"}
@@ -108,6 +109,9 @@ def test_gpu_rules_get_gpus_and_cpu_rules_do_not(monkeypatch):
         assert not any(a.startswith(("--gpus", "--gres")) for a in line), line
         assert line[line.index("-p") + 1] == "cpu" and "--ntasks=1" in line
         assert {"--mem", "-t"} <= set(line)  # default-resources: never an unbounded job
+    # A chunk killed at its time limit comes back with a longer one.
+    chunk = per_rule(profile["set-resources"])["landscape_chunk"]["runtime"]
+    assert [evaluate(chunk, attempt) for attempt in (1, 2, 3)] == [15, 30, 45]
     model = parse(SLURM, monkeypatch, LATEDECAY_GPU_MODEL="a100")
     assert "--gpus=a100:1" in shlex.split(sbatch_line(model, "landscape_chunk"))
 
@@ -124,6 +128,9 @@ def test_retries_and_resume_settings(monkeypatch):
     profile = parse(SLURM, monkeypatch)
     default = parse(DEFAULT, monkeypatch)
     assert int(profile["retries"]) >= 1
+    # sacct reports a hand-cancelled job as "CANCELLED by <uid>", which plugin 2.8.0 never
+    # recognises (Snakemake would wait forever); squeue says CANCELLED and it is retried.
+    assert profile["slurm-status-command"] == "squeue"
     assert default["rerun-incomplete"] == "True" and default["keep-going"] == "True"
 
 

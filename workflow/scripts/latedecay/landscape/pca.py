@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-BLOCK = 1 << 18  # parameters per column block
+BLOCK = 1 << 16  # parameters per column block (851 snapshots: 0.45 GB per float64 block)
 
 
 @dataclass
