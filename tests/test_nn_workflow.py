@@ -2,6 +2,8 @@
 plan per-pack jobs, cross-key config checks. (Job counts of the paper DAG and the rerun
 matrix are in tests/test_dag.py and tests/test_e2e.py.)"""
 
+import shutil
+
 import pytest
 import torch
 import yaml
@@ -11,6 +13,7 @@ from tiny_cifar import write_tiny_cifar
 
 from latedecay.config_checks import ConfigError, check_nn
 from latedecay.io import load_json, load_torch
+from latedecay.nn.models import build_model
 
 
 def targets(decays, main_end):
@@ -54,6 +57,32 @@ def test_tiny_run_outputs_follow_the_contract(tiny_run):
     # a subpath starts from the main checkpoint it names: its first snapshot moved away from it
     main4 = load_torch(tiny_run / "results/main/epoch4/snapshots.pt")["params"][-1]
     assert not torch.equal(main4, snaps["params"][0])
+
+
+def test_pack_job_through_snakemake_writes_per_decay_files(tiny_run, tmp_path):
+    workdir = tmp_path / "packed"
+    shutil.copytree(tiny_run, workdir)  # main path and metadata included: only the pack job runs
+    extra = workdir / "pack.yaml"
+    extra.write_text(yaml.safe_dump({"subpath": {"pack": 2}}))
+    proc = run_snakemake("-c2", *targets([2, 4], 4), "--configfile", "presets/tiny.yaml", extra, "--directory", workdir)
+    assert "train_subpath_pack2" in proc.stdout + proc.stderr and "train_main" not in proc.stdout + proc.stderr
+    for decay in (2, 4):
+        m = load_json(workdir / f"results/sub/decay{decay}/metrics.json")
+        assert (m["path"], m["decay_epoch"], m["epochs"]) == (f"decay{decay}", decay, [1, 2])
+        assert m["eval"]["epoch"] == [1, 2]
+        ckpt = load_torch(workdir / f"results/sub/decay{decay}/checkpoint.pt")
+        assert (ckpt["epoch"], ckpt["decay_epoch"]) == (2, decay)
+        snaps = load_torch(workdir / f"results/sub/decay{decay}/snapshots.pt")
+        assert snaps["params"].shape == (2, 1_250_634)
+        assert torch.equal(snaps["params"][-1], parameters_of(ckpt["model"]))
+    assert not list((workdir / "results").glob(".resume/*/*.pt"))
+
+
+def parameters_of(state):
+    """The model's flattened parameters (build_model order) from a state dict."""
+    model = build_model("vgg_small")
+    model.load_state_dict(state)
+    return torch.nn.utils.parameters_to_vector(model.parameters()).detach()
 
 
 @pytest.mark.parametrize(

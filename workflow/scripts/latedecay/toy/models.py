@@ -35,8 +35,8 @@ class Linear:
     def predict(self, w, XT):
         return w @ XT, None
 
-    def descend(self, w, r, X, c, cache):
-        out = (-c * r) @ X
+    def descend(self, w, r, X, c, cache, out=None, scratch=None):
+        out = np.matmul(-c * r, X, out=out)
         out += w
         return out
 
@@ -57,8 +57,12 @@ class Diagonal:
         w2 = w * w
         return (w2 * w) @ XT, w2
 
-    def descend(self, w, r, X, c, w2):
-        return w - (3.0 * c) * (w2 * (r @ X))
+    def descend(self, w, r, X, c, w2, out=None, scratch=None):
+        out = np.matmul(r, X, out=out)
+        out *= w2
+        out *= -3.0 * c
+        out += w
+        return out
 
 
 class Reparam:
@@ -95,13 +99,14 @@ class Reparam:
         xw = w @ XT
         return rg * xw, (r2, rg, xw)
 
-    def descend(self, w, r, X, c, cache):
+    def descend(self, w, r, X, c, cache, out=None, scratch=None):
         # With v = X^T r: w - c J^T v = (1 - c r^g g (w.v)/r^2) w - c r^g v,
         # and w.v = (X w).r reuses X w from predict (n numbers, not d).
         r2, rg, xw = cache
         crg = c * rg
-        out = (-crg * r) @ X
-        out += (1.0 - crg * (self.gamma * np.vecdot(xw, r)[..., None] / r2)) * w
+        out = np.matmul(-crg * r, X, out=out)
+        scale = 1.0 - crg * (self.gamma * np.vecdot(xw, r)[..., None] / r2)
+        out += np.multiply(scale, w, out=scratch)
         return out
 
 
