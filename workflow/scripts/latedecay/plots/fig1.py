@@ -96,7 +96,7 @@ def plot_main(ax_loss, ax_acc, main, decay_epochs, smooth):
         transform=ax_loss.get_xaxis_transform(),
         label="decay epochs (subpaths)",
     )
-    ax_loss.legend(frameon=False, loc="center right")
+    ax_loss.legend(frameon=True, framealpha=0.85, loc="upper right", fontsize="small")
     ax_loss.tick_params(labelbottom=False)
     ax_acc.plot(ev["epoch"], ev["train_acc"], color=TRAIN, ls="--", label="train")
     ax_acc.plot(ev["epoch"], ev["test_acc"], color=TEST, label="test")
