@@ -111,7 +111,8 @@ def main():
     models = {}
     for name in ("engine", "reference"):
         torch.manual_seed(7)
-        model = build_model(args.arch).to(device)
+        model = build_model(args.arch)
+        model = engine.place(model, device) if name == "engine" else model.to(device)
         models[name] = (model, engine.make_optimizer(model, spec))
     train = Split(torch.from_numpy(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
     transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),

@@ -19,8 +19,7 @@ def normalize(images, dtype=torch.float32):
 
 
 def model_input(images, dtype=torch.float32):
-    """Normalized batch in channels_last layout (faster convolutions on CPU; weights stay
-    contiguous so parameters_to_vector keeps working)."""
+    """Normalized batch in channels_last layout (faster convolutions on CPU)."""
     return normalize(images, dtype).contiguous(memory_format=torch.channels_last)
 
 

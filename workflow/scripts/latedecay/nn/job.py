@@ -44,7 +44,7 @@ def init_main(data, arch, spec, out, device):
     """Epoch 0 of the main path: seeded init, evaluation and snapshot of the initial model."""
     sets = load_sets(data["train"], data["eval"], device)
     torch.manual_seed(spec.seed)
-    model = build_model(arch).to(device)
+    model = engine.place(build_model(arch), device)
     optimizer = engine.make_optimizer(model, spec)
     history = engine.new_history()
     engine.record_eval(history, model, sets, spec, 0)
@@ -84,7 +84,7 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
 
 
 def _model_from(ckpt, path, arch, device):
-    model = build_model(arch).to(device)
+    model = engine.place(build_model(arch), device)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as err:
@@ -130,14 +130,14 @@ def train_pack_job(data, arch, specs, start_checkpoints, end_epoch, outs, device
         optimizer.load_state_dict(state["optimizer"])
         histories, first = state["history"], state["epoch"]
         log.info("resuming from %s at epoch %d", resume_file, first)
-    scratch = build_model(arch).to(device)
+    scratch = engine.place(build_model(arch), device)
     engine.run(
         lambda epoch: train_epoch_packed(pack, optimizer, sets[0], specs, epoch),
         lambda k: pack.load_into(k, scratch), sets, specs, first, end_epoch, histories,
         lambda epoch: save_resume(resume_file, key, pack, optimizer, epoch, histories),
     )  # fmt: skip
     for k, (out, spec, decay) in enumerate(zip(outs, specs, decays)):
-        model = pack.load_into(k, build_model(arch).to(device))
+        model = pack.load_into(k, engine.place(build_model(arch), device))
         single = pack.unpacked_optimizer(optimizer, k, model, spec)
         _write_outputs(out, model, single, histories[k], spec, decay, 0, end_epoch, device)
     Path(resume_file).unlink(missing_ok=True)
