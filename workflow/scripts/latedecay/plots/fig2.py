@@ -48,7 +48,9 @@ def _panel(fig, ax, grid, key, title, paths, levels, log_scale, quantile):
     fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{' (log scale)' if log_scale else ''}")
     subs = [p for label, p in paths.items() if label != "main"]
     for i, (c1, c2, _) in enumerate(subs):
-        ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, zorder=3, label="_" if i else "subpaths")
+        # The end dot keeps short subpaths (a few epochs at a small LR) visible.
+        ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, marker="o", markevery=[-1], ms=3, zorder=3,
+                label="_" if i else "subpaths")  # fmt: skip
     c1, c2, _ = paths["main"]
     ax.plot(c2, c1, color=MAIN_COLOR, lw=1.4, zorder=2, label="main path")
     longest = max(paths.values(), key=lambda p: p[2])
