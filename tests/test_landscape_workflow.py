@@ -10,6 +10,7 @@ import yaml
 from torch.nn.utils import parameters_to_vector
 
 from conftest import REPO, run_snakemake
+from dag import planned_jobs
 from latedecay.io import load_npz, load_torch, save_torch
 from latedecay.landscape import reference
 from latedecay.landscape.jobs import image_subset
@@ -56,16 +57,7 @@ def overlay(root, override):
 
 def job_counts(root, override=None):
     extra = ["--configfile", PRESET] + ([overlay(root, override)] if override else [])
-    proc = run_snakemake(*TARGETS, "-n", "--quiet", "rules", "--directory", root, *extra, "--allowed-rules", *RULES)
-    counts, table = {}, proc.stdout.split("Job stats:")
-    if len(table) < 2:
-        return counts
-    for line in table[1].splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
+    return planned_jobs(*TARGETS, "--directory", root, *extra, "--allowed-rules", *RULES)
 
 
 @pytest.fixture(scope="module")

@@ -67,13 +67,7 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
     start = ckpt["epoch"] if decay_epoch is None else 0
     _check_start(ckpt, start_checkpoint, decay_epoch, start, end_epoch)
     key = job_key(start_checkpoint, key_params)
-    history, first = engine.new_history(), start
-    state = load_resume(resume_file, key)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, first = state["history"], state["epoch"]
-        log.info("resuming from %s at epoch %d", resume_file, first)
+    history, first = _resume(resume_file, key, model, optimizer, engine.new_history(), start)
     engine.run(
         lambda epoch: engine.train_epoch(model, optimizer, sets[0], spec, epoch).reshape(1),
         lambda k: model, sets, [spec], first, end_epoch, [history],
@@ -81,6 +75,18 @@ def train_job(data, arch, spec, start_checkpoint, end_epoch, out, device, resume
     )  # fmt: skip
     _write_outputs(out, model, optimizer, history, spec, decay_epoch, start, end_epoch, device)
     Path(resume_file).unlink(missing_ok=True)
+
+
+def _resume(resume_file, key, module, optimizer, history, first):
+    """(history, first epoch) to continue from: this job's resume state if there is one
+    (loaded into ``module`` and ``optimizer``), else the fresh values given."""
+    state = load_resume(resume_file, key)
+    if state is None:
+        return history, first
+    module.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    log.info("resuming from %s at epoch %d", resume_file, state["epoch"])
+    return state["history"], state["epoch"]
 
 
 def _model_from(ckpt, path, arch, device):
@@ -123,13 +129,7 @@ def train_pack_job(data, arch, specs, start_checkpoints, end_epoch, outs, device
     if not reset_momentum:
         pack.load_momentum(optimizer, [c["optimizer"] for c in ckpts])
     key = job_key(start_checkpoints, key_params)
-    histories, first = [engine.new_history() for _ in decays], 0
-    state = load_resume(resume_file, key)
-    if state is not None:
-        pack.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        histories, first = state["history"], state["epoch"]
-        log.info("resuming from %s at epoch %d", resume_file, first)
+    histories, first = _resume(resume_file, key, pack, optimizer, [engine.new_history() for _ in decays], 0)
     scratch = engine.place(build_model(arch), device)
     engine.run(
         lambda epoch: train_epoch_packed(pack, optimizer, sets[0], specs, epoch),
