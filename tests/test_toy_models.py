@@ -121,12 +121,16 @@ def test_flattest_radius_minimises_hessian_trace_on_the_manifold():
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_fused_sgd_step_is_a_gradient_step(name):
-    from latedecay.toy.simulate import update
+def test_chain_steps_are_gradient_steps(name):
+    from latedecay.toy.chains import make_chains
 
     X, w_star, w = problem(seed=6)
     model = make_model(name, GAMMA)
     y = X @ model.beta(w_star)
-    eta = np.linspace(0.01, 0.05, w.shape[1])[:, None]
-    stepped = update(model, w, X, np.ascontiguousarray(X.T), y, eta / X.shape[0])
-    np.testing.assert_allclose(stepped, w - eta * train_grad(model, w, X, y), rtol=1e-12, atol=1e-13)
+    eta = np.linspace(0.01, 0.05, w.shape[1])
+    chains = make_chains(model, X, w)
+    expected = w.copy()
+    for _ in range(3):  # several steps: the span form's tracked X w and |w|^2 must stay right
+        chains.step(y[:, None, None], None, eta / X.shape[0])
+        expected -= eta[:, None] * train_grad(model, expected, X, y)
+    np.testing.assert_allclose(chains.weights(), expected, rtol=1e-12, atol=1e-13)

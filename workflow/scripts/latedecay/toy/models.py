@@ -16,10 +16,8 @@ MODEL_NAMES = ("linear", "diagonal", "reparam")
 
 
 class Linear:
-    """Each model offers beta, beta_inv, vjp (J_beta(w)^T v) and, for the SGD
-    inner loop, predict (X beta(w) plus a cache) and descend (w - c J^T X^T r
-    for a residual r, from that cache): fused so a step makes few passes over
-    the (chains, d) arrays; the SGD loop's speed is all in these two."""
+    """Each model offers beta, beta_inv and vjp (J_beta(w)^T v); the SGD
+    simulators step all chains at once in latedecay.toy.chains."""
 
     name = "linear"
 
@@ -31,14 +29,6 @@ class Linear:
 
     def vjp(self, w, v):
         return v
-
-    def predict(self, w, XT):
-        return w @ XT, None
-
-    def descend(self, w, r, X, c, cache, out=None, scratch=None):
-        out = np.matmul(-c * r, X, out=out)
-        out += w
-        return out
 
 
 class Diagonal:
@@ -52,17 +42,6 @@ class Diagonal:
 
     def vjp(self, w, v):
         return 3.0 * w * w * v
-
-    def predict(self, w, XT):
-        w2 = w * w
-        return (w2 * w) @ XT, w2
-
-    def descend(self, w, r, X, c, w2, out=None, scratch=None):
-        out = np.matmul(r, X, out=out)
-        out *= w2
-        out *= -3.0 * c
-        out += w
-        return out
 
 
 class Reparam:
@@ -92,22 +71,6 @@ class Reparam:
         # J = r^g I + g r^(g-2) w w^T is symmetric: J^T v = r^g (v + g (w.v)/r^2 w).
         r2, rg = self._radius_power(w)
         return rg * (v + (self.gamma * np.vecdot(w, v)[..., None] / r2) * w)
-
-    def predict(self, w, XT):
-        # beta = r^g w with r^g one number per chain: scale after the matmul.
-        r2, rg = self._radius_power(w)
-        xw = w @ XT
-        return rg * xw, (r2, rg, xw)
-
-    def descend(self, w, r, X, c, cache, out=None, scratch=None):
-        # With v = X^T r: w - c J^T v = (1 - c r^g g (w.v)/r^2) w - c r^g v,
-        # and w.v = (X w).r reuses X w from predict (n numbers, not d).
-        r2, rg, xw = cache
-        crg = c * rg
-        out = np.matmul(-crg * r, X, out=out)
-        scale = 1.0 - crg * (self.gamma * np.vecdot(xw, r)[..., None] / r2)
-        out += np.multiply(scale, w, out=scratch)
-        return out
 
 
 def make_model(name, gamma=2.0):

@@ -1,13 +1,14 @@
 """Per-chain Python-loop SGD: the obvious implementation, kept as the yardstick.
 
-It applies the same update as ``simulate`` to one chain at a time, with the
-same noise stream, so the two must agree to round-off; bench/toy.py times
-both to measure what vectorizing over chains buys.
+It takes the textbook gradient step, w <- w - c J_beta(w)^T X^T r, for one chain
+at a time in d dimensions, with the same noise stream as ``simulate``, so the
+two must agree to round-off; bench/toy.py times both to measure what the
+vectorized simulator buys.
 """
 
 import numpy as np
 
-from .simulate import NoiseStream, chain_lr, update
+from .simulate import NoiseStream, chain_lr
 
 
 def simulate_loop(model, X, y, w0, lr, *, simulator, steps, sigma=0.0, batch=None, substeps=1, seed=0):
@@ -18,7 +19,6 @@ def simulate_loop(model, X, y, w0, lr, *, simulator, steps, sigma=0.0, batch=Non
     inner = substeps if simulator == "sde" else 1
     noisy = simulator in ("label_noise", "sde") and sigma > 0
     stream = NoiseStream(seed, K, n, y, sigma * np.sqrt(inner) if noisy else 0.0, batch if simulator != "sde" else None)
-    XT = np.ascontiguousarray(X.T)
     lr = np.broadcast_to(np.asarray(lr, dtype=float), (K,))
     never = np.full(K, np.inf)
     calls = 0
@@ -27,9 +27,12 @@ def simulate_loop(model, X, y, w0, lr, *, simulator, steps, sigma=0.0, batch=Non
         for _ in range(inner):
             target, mask = stream.get(calls)
             calls += 1
+            target = np.broadcast_to(target, (n, 1, K))
             for k in range(K):
-                tk = target if target.ndim == 1 else target[k]
-                mk = None if mask is None else mask[k]
+                tk = target[:, 0, k]
                 for s in range(S):
-                    w[s, k] = update(model, w[s, k], X, XT, tk, coef[k], mk)
+                    r = X @ model.beta(w[s, k]) - tk
+                    if mask is not None:
+                        r *= mask[:, 0, k]
+                    w[s, k] -= coef[k] * model.vjp(w[s, k], r @ X)
     return w

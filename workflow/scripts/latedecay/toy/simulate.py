@@ -2,7 +2,8 @@
 
 State ``w`` has shape (S, K, d): S starting points that share their noise
 (coupled chains, for the mixing check) times K chains with independent noise.
-All three simulators use one update, applied to all chains at once:
+All three simulators use one update, applied to all chains at once
+(latedecay.toy.chains):
 
     w <- w - (eta / n) J_beta(w)^T X^T [ m * (X beta(w) - y - s * eps) ]
 
@@ -24,6 +25,8 @@ work at a dozen small array ops; a fixed seed gives bitwise-equal runs.
 
 import numpy as np
 
+from .chains import make_chains
+
 SIMULATORS = ("label_noise", "minibatch", "sde")
 NOISE_BLOCK_VALUES = 1 << 16  # per draw: 512 kB of float64, small enough to stay in cache
 
@@ -32,30 +35,31 @@ class NoiseStream:
     """Labels and mini-batch masks for every update, drawn a cache-sized block of updates at a time.
 
     ``get(i)`` returns (target, mask) for update i, which must increase by one
-    per call: target = y + noise_std * eps (shape (K, n), or y when noiseless)
-    and mask (K, n) of weights n/b on b distinct samples (None at full batch).
-    Both broadcast over the S coupled starts.
+    per call: target = y + noise_std * eps, shape (n, 1, K) (y as (n, 1, 1)
+    when noiseless), and mask (n, 1, K) of weights n/b on b distinct samples
+    (None at full batch). Both broadcast over the S coupled starts. The SFC64
+    generator: drawing the noise is the largest single cost of a step.
     """
 
     def __init__(self, seed, chains, n, y, noise_std, batch):
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.Generator(np.random.SFC64(seed))
         self.block = max(1, min(256, NOISE_BLOCK_VALUES // (chains * n)))
-        self.shape = (self.block, chains, n)
-        self.y = np.asarray(y, dtype=float)
+        self.shape = (self.block, n, 1, chains)
+        self.y = np.asarray(y, dtype=float).reshape(n, 1, 1)
         self.noise_std = noise_std
         self.batch = batch if batch is not None and batch < n else None
         self.n = n
         self.target = self.mask = None
 
     def _draw(self):
-        if self.noise_std > 0:  # in place: this is the costliest part of a step
+        if self.noise_std > 0:  # in place, into one reused buffer
             if self.target is None:
                 self.target = np.empty(self.shape)
             self.rng.standard_normal(out=self.target)
             self.target *= self.noise_std
             self.target += self.y
         if self.batch is not None:
-            rank = self.rng.random(self.shape).argsort(axis=-1).argsort(axis=-1)
+            rank = self.rng.random(self.shape).argsort(axis=1).argsort(axis=1)
             self.mask = np.where(rank < self.batch, self.n / self.batch, 0.0)
 
     def get(self, i):
@@ -65,20 +69,6 @@ class NoiseStream:
         target = self.target[j] if self.noise_std > 0 else self.y
         mask = self.mask[j] if self.batch is not None else None
         return target, mask
-
-
-def update(model, w, X, XT, target, coef, mask=None, out=None, scratch=None):
-    """One step for all chains; coef = eta/n per chain, shape (K, 1); XT = X.T.
-
-    ``out`` (receives the new w, must not be w) and ``scratch`` are optional
-    buffers shaped like w: reusing them avoids two fresh (chains x d)
-    allocations per step, whose page faults cost more than the arithmetic.
-    """
-    pred, cache = model.predict(w, XT)
-    r = pred - target
-    if mask is not None:
-        r *= mask
-    return model.descend(w, r, X, coef, cache, out=out, scratch=scratch)
 
 
 def chain_lr(t, lr, decay_step, end_step, decay_factor):
@@ -136,7 +126,7 @@ def simulate(
     stream = NoiseStream(seed, K, n, y, noise_std if noisy else 0.0, batch if simulator != "sde" else None)
 
     schedule = (lr, decay_step, end_step, decay_factor)
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
         w, record_steps, records = _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder)
     if not np.all(np.isfinite(w)):
         bad = np.unique(np.nonzero(~np.isfinite(w))[1])
@@ -148,29 +138,29 @@ def simulate(
 def _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder):
     """The step loop: a new lr vector only at change points, records on schedule."""
     lr, decay_step, end_step, decay_factor = schedule
-    n, XT = X.shape[0], np.ascontiguousarray(X.T)
+    n = X.shape[0]
     changes = _change_points(steps, decay_step, end_step)
+    chains = make_chains(model, X, w)
     record_steps, records = [], []
 
     def record(t):
         if recorder is not None:
             record_steps.append(t)
-            records.append(recorder(w))
+            records.append(recorder(chains.weights()))
 
     record(0)
-    spare, scratch = np.empty_like(w), np.empty_like(w)  # double-buffered w
     coef = None
     calls = 0
     for t in range(steps):
         if coef is None or (changes and t == changes[0]):
             if changes and t == changes[0]:
                 changes.pop(0)
-            coef = (chain_lr(t, lr, decay_step, end_step, decay_factor) / (n * inner))[:, None]
+            coef = chain_lr(t, lr, decay_step, end_step, decay_factor) / (n * inner)
         for _ in range(inner):
             target, mask = stream.get(calls)
             calls += 1
-            w, spare = update(model, w, X, XT, target, coef, mask, out=spare, scratch=scratch), w
+            chains.step(target, mask, coef)
         if record_every and (t + 1) % record_every == 0 and t + 1 < steps:
             record(t + 1)
     record(steps)
-    return w, record_steps, records
+    return chains.weights(), record_steps, records
