@@ -6,7 +6,7 @@ from torch import nn
 
 from latedecay.nn.data import MEAN, STD, normalize
 from latedecay.nn.losses import correct, per_sample_loss
-from latedecay.nn.models import build_model, num_params
+from latedecay.nn.models import build_model, num_params, pool_before_relu
 
 
 @pytest.mark.parametrize("arch, count", [("vgg_small", 1_250_634), ("vgg11_bn", 9_231_114)])
@@ -41,6 +41,31 @@ def test_init_is_seeded():
     torch.manual_seed(7)
     b = build_model("vgg_small").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("arch", ["vgg_small", "vgg11_bn"])
+def test_pool_before_relu_changes_no_number(arch):
+    """Values, gradients and SGD steps bitwise equal; same state_dict keys; ReLU after each pool."""
+    torch.manual_seed(3)
+    plain = build_model(arch, dropout=0.0).double()
+    swapped = pool_before_relu(build_model(arch, dropout=0.0).double())
+    swapped.load_state_dict(plain.state_dict())
+    assert list(plain.state_dict()) == list(swapped.state_dict())
+    kinds = [type(m).__name__ for m in swapped.features]
+    assert "ReLUMaxPool2d" not in "".join(kinds) and kinds.count("MaxPool2d") == 5
+    assert all(kinds[i + 1] == "ReLU" for i, k in enumerate(kinds) if k == "MaxPool2d")
+    x, y = torch.randn(16, 3, 32, 32, dtype=torch.float64), torch.randint(0, 10, (16,))
+    opts = [torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (plain, swapped)]
+    for _ in range(3):
+        outs = []
+        for model, opt in zip((plain, swapped), opts):
+            opt.zero_grad()
+            out = model(x)
+            nn.functional.cross_entropy(out, y).backward()
+            opt.step()
+            outs.append(out.detach())
+        assert torch.equal(*outs)
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), swapped.parameters()))
 
 
 def test_unknown_arch():
