@@ -9,7 +9,8 @@ side by side in one process, interleaved, best of ``--repeats``:
   (1 = no vmap; > 1 = vmap over stacked weights).
 The JSON holds grid-point x images per second (wall clock and process CPU time) for each and
 the speedups (target >= 3 on CPU). On a CPU shared with other jobs use --threads 1 and read
-the CPU-time numbers.
+the CPU-time numbers. A roofline section puts the rates in FLOP/s beside the best FP32 matrix
+product the device does (2048^3, same threads): the ceiling of any fp32 evaluator.
 
     .venv/bin/python bench/landscape.py [--out bench/out/landscape.json] [--threads 2]
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
@@ -54,6 +56,28 @@ def timed(fn):
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return time.perf_counter() - wall, time.process_time() - cpu, out
+
+
+def forward_flop(model, device):
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, 32, 32, device=device, dtype=next(model.parameters()).dtype))
+    return counter.get_total_flops()
+
+
+def roofline(rates, evaluator_model, device, threads, n=2048):
+    """FLOP/s of each rate beside the device's best fp32 matrix product. The evaluator's network
+    (nn.fast_eval) does fewer FLOPs per image than the plain one: convolutions on 2x2 maps
+    skip the zero-padding taps."""
+    flop = {"naive": forward_flop(build_model("vgg_small").to(device).eval(), device),
+            "chunk": forward_flop(evaluator_model, device)}  # fmt: skip
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    gemm = n**3 * 2 / min(timed(lambda: a @ b)[0] for _ in range(4))
+    done = {k: r * flop["naive" if k == "naive" else "chunk"] for k, r in rates.items()}
+    needed = 3 * rates["naive"] * flop["chunk"]
+    return {"forward_flop_per_image": flop, "threads": threads, "fp32_gemm_gflops": gemm / 1e9,
+            "gflops": {k: v / 1e9 for k, v in done.items()},
+            "fraction_of_gemm": {k: v / gemm for k, v in done.items()},
+            "chunk_gflops_needed_for_3x": needed / 1e9, "needed_fraction_of_gemm": needed / gemm}  # fmt: skip
 
 
 def main():
@@ -93,6 +117,7 @@ def main():
         "point_images_per_cpu_s": cpu_rates,
         "speedup_vs_naive_cpu_time": {k: r / cpu_rates["naive"] for k, r in cpu_rates.items() if k != "naive"},
         "max_abs_train_loss_difference": diff,
+        "roofline": roofline(rates, evaluator.model, args.device, args.threads),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch": torch.__version__, "load_avg": os.getloadavg()},
         "target": ">= 3x naive on CPU",

@@ -79,7 +79,7 @@ def test_recomputed_statistics_are_the_cumulative_average_over_training_batches(
     ev = GridEvaluator(make(), mean, basis, EvalSpec("mse", points_per_pass=2, batch_size=16,
                                                     precision="float64", channels_last=False), "cpu")  # fmt: skip
     params, buffers = ev._weights(coefs[:2]), ev._stacked_buffers(2)
-    ev._recompute_bn(params, buffers, train[0])
+    ev._recompute_bn(params, buffers, ev._batches(train[0]))
     # closed form for the first BatchNorm: mean over the 3 batches of each batch's channel mean
     x = normalize(train[0], torch.float64)
     conv = nn.Conv2d(3, 4, 3, padding=1).double()

@@ -3,7 +3,11 @@
 The weights of G grid points, theta_p = mean + coef_p @ basis, are built on the device and
 evaluated together with torch.func.functional_call under vmap (G = ``points_per_pass``);
 G = 1 skips vmap, which is faster on CPUs where grouped convolutions are slow. Data stay on
-the device as uint8 and are normalized per batch. Eval mode throughout (no dropout).
+the device as uint8 and are normalized per batch. Eval mode throughout (no dropout). The
+network runs with exact rewrites: max-pool before ReLU (nn.models.pool_before_relu),
+convolutions on 2x2 maps as one matrix product and pooling as elementwise maxima
+(nn.fast_eval). The normalized inputs are computed once per evaluate() call when they fit in
+CACHE_INPUT_BYTES, and shared by all its grid points.
 
 BatchNorm statistics at a grid point (``bn_stats``):
 - "recompute": running statistics recomputed from scratch by one pass over the training
@@ -19,11 +23,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from ..nn.fast_eval import for_evaluation, unroll_bias, unroll_weight
 from ..nn.data import normalize
 from ..nn.losses import per_sample_loss
 from ..nn.models import pool_before_relu
 
 BN_STATS = ("recompute", "batch")
+CACHE_INPUT_BYTES = 1 << 30  # 55,000 CIFAR images in float32 take 676 MB
 # points_per_pass "auto": vmap over weights pays where the device is under-filled by one
 # network (GPUs); on CPUs grouped convolutions are slower than one point at a time.
 AUTO_POINTS_PER_PASS = {"cpu": 1, "cuda": 8}
@@ -63,6 +69,8 @@ class GridEvaluator:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.names = [n for n, _ in self.model.named_parameters()]
         self.shapes = [p.shape for _, p in self.model.named_parameters()]
+        # Exact rewrites (nn.fast_eval); Conv2x2 weights are unrolled once per grid point.
+        self.conv2x2 = for_evaluation(self.model)
         self.mean = torch.as_tensor(mean).to(self.device, self.dtype)
         self.basis = torch.as_tensor(basis).to(self.device, self.dtype)
         if self.mean.numel() != sum(s.numel() for s in self.shapes):
@@ -85,11 +93,24 @@ class GridEvaluator:
         for name, shape in zip(self.names, self.shapes):
             out[name] = theta[:, start : start + shape.numel()].view(len(coefs), *shape)
             start += shape.numel()
+        for name in self.conv2x2:
+            out[f"{name}.weight"] = unroll_weight(out[f"{name}.weight"])
+            out[f"{name}.bias"] = unroll_bias(out[f"{name}.bias"])
         return out
 
     def _inputs(self, images):
         x = normalize(images, self.dtype)
         return x.contiguous(memory_format=torch.channels_last) if self.spec.channels_last else x
+
+    def _batches(self, images):
+        """The normalized input batches of ``images``: a list when they fit in
+        CACHE_INPUT_BYTES, else a function that normalizes them anew on each pass."""
+        starts = range(0, len(images), self.spec.batch_size)
+
+        def make():
+            return (self._inputs(images[s : s + self.spec.batch_size]) for s in starts)
+
+        return list(make()) if images.numel() * self.dtype.itemsize <= CACHE_INPUT_BYTES else make
 
     def _logits(self, params, buffers, x):
         if len(next(iter(params.values()))) == 1:
@@ -105,7 +126,7 @@ class GridEvaluator:
             m.train(training)
             m.momentum, m.track_running_stats = momentum, track
 
-    def _recompute_bn(self, params, buffers, images):
+    def _recompute_bn(self, params, buffers, batches):
         """Running statistics from a pass over ``images``: cumulative average of batch stats.
 
         A Python-float momentum 1/t per batch t gives the cumulative average without the
@@ -115,25 +136,24 @@ class GridEvaluator:
                 b.zero_()
             elif k.endswith("running_var"):
                 b.fill_(1)
-        bs = self.spec.batch_size
-        for t, start in enumerate(range(0, len(images), bs), start=1):
+        for t, x in enumerate(_iterate(batches), start=1):
             self._set_bn(True, momentum=1.0 / t)
-            self._logits(params, buffers, self._inputs(images[start : start + bs]))
+            self._logits(params, buffers, x)
         self._set_bn(False, momentum=0.1)
 
     @torch.no_grad()
-    def _metrics(self, params, buffers, images, labels):
+    def _metrics(self, params, buffers, batches, labels):
         g, bs = len(next(iter(params.values()))), self.spec.batch_size
         loss = torch.zeros(g, dtype=torch.float64, device=self.device)
         hits = torch.zeros(g, dtype=torch.int64, device=self.device)
-        for start in range(0, len(images), bs):
-            logits = self._logits(params, buffers, self._inputs(images[start : start + bs]))
+        for i, x in enumerate(_iterate(batches)):
+            logits = self._logits(params, buffers, x)
             logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
-            y = labels[start : start + bs]
+            y = labels[i * bs : (i + 1) * bs]
             flat, ys = logits.reshape(-1, logits.shape[-1]), y.repeat(g)
             loss += per_sample_loss(self.spec.loss, flat, ys).view(g, -1).sum(1, dtype=torch.float64)
             hits += (flat.argmax(-1) == ys).view(g, -1).sum(1)
-        return loss / len(images), hits.double() / len(images)
+        return loss / len(labels), hits.double() / len(labels)
 
     @torch.no_grad()
     def evaluate(self, coefs, train, test):
@@ -142,16 +162,21 @@ class GridEvaluator:
         coefs = np.asarray(coefs, np.float64)
         out = {k: np.zeros(len(coefs)) for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
         step = self.spec.points_per_pass
+        inputs = {"train": (self._batches(train[0]), train[1]), "test": (self._batches(test[0]), test[1])}
         for start in range(0, len(coefs), step):
             rows = slice(start, start + step)
             params = self._weights(coefs[rows])
             buffers = self._stacked_buffers(len(coefs[rows]))
             if self.bns and self.spec.bn_stats == "recompute":
-                self._recompute_bn(params, buffers, train[0])
+                self._recompute_bn(params, buffers, inputs["train"][0])
             if self.bns and self.spec.bn_stats == "batch":
                 self._set_bn(True, track=False)
-            for name, (images, labels) in (("train", train), ("test", test)):
-                loss, acc = self._metrics(params, buffers, images, labels)
+            for name, (batches, labels) in inputs.items():
+                loss, acc = self._metrics(params, buffers, batches, labels)
                 out[f"{name}_loss"][rows], out[f"{name}_acc"][rows] = loss.cpu().numpy(), acc.cpu().numpy()
             self._set_bn(False, momentum=0.1)
         return out
+
+
+def _iterate(batches):
+    return batches() if callable(batches) else batches
