@@ -82,8 +82,7 @@ def evaluator(mean, basis):
 
 
 def flat_weights(ev, coefs):
-    params = ev._weights(coefs)
-    return torch.cat([params[n].reshape(len(coefs), -1) for n in ev.names], dim=1).numpy()
+    return ev.point_weights(coefs).numpy()
 
 
 def test_snapshot_on_flat_plane_is_rebuilt_at_its_projection():

@@ -85,13 +85,17 @@ class GridEvaluator:
     def _forward(self, params, buffers, x):
         return functional_call(self.model, (params, buffers), (x,))
 
-    def _weights(self, coefs):
-        """Stacked parameter dict {name: [G, *shape]} for coefficient rows [G, m]."""
+    def point_weights(self, coefs):
+        """Flat weights theta = mean + coefs @ basis [G, D] for coefficient rows [G, m]."""
         coefs = torch.as_tensor(coefs).to(self.device, self.dtype)
-        theta = self.mean + coefs @ self.basis[: coefs.shape[1]]
+        return self.mean + coefs @ self.basis[: coefs.shape[1]]
+
+    def _weights(self, coefs):
+        """Stacked parameter dict {name: [G, *shape]} of the evaluation network."""
+        theta = self.point_weights(coefs)
         out, start = {}, 0
         for name, shape in zip(self.names, self.shapes):
-            out[name] = theta[:, start : start + shape.numel()].view(len(coefs), *shape)
+            out[name] = theta[:, start : start + shape.numel()].view(len(theta), *shape)
             start += shape.numel()
         for name in self.conv2x2:
             out[f"{name}.weight"] = unroll_weight(out[f"{name}.weight"])
