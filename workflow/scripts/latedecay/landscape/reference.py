@@ -2,7 +2,8 @@
 the batched evaluator against and the baseline of bench/landscape.py.
 
 Each point's weights are loaded into the model (vector_to_parameters), then the data go
-through a DataLoader in NCHW batches, with BatchNorm handled as in ``evaluate``."""
+through a DataLoader in NCHW batches, each moved to the model's device, with BatchNorm
+handled as in ``evaluate``."""
 
 import numpy as np
 import torch
@@ -17,7 +18,9 @@ from .evaluate import batchnorms
 @torch.no_grad()
 def _pass(model, loader, loss_name, dtype):
     loss, hits, n = 0.0, 0, 0
+    device = next(model.parameters()).device
     for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
         logits = model(normalize(images, dtype))
         loss += float(per_sample_loss(loss_name, logits, labels).double().sum())
         hits += int((logits.argmax(-1) == labels).sum())
@@ -28,8 +31,9 @@ def _pass(model, loader, loss_name, dtype):
 @torch.no_grad()
 def evaluate_point(model, theta, train, test, loss_name, bn_stats="recompute", batch_size=128):
     """(train loss, train acc, test loss, test acc) of ``model`` with flat weights ``theta``."""
-    dtype = next(model.parameters()).dtype
-    vector_to_parameters(theta.to(dtype), model.parameters())
+    first = next(model.parameters())
+    dtype = first.dtype
+    vector_to_parameters(theta.to(first.device, dtype), model.parameters())
     model.eval()
     bns = batchnorms(model)
     loaders = [DataLoader(TensorDataset(*split), batch_size=batch_size) for split in (train, test)]
