@@ -23,8 +23,9 @@ _KX = torch.tensor([[qx - px + 1 for _, qx in _PIXELS] for _, px in _PIXELS])
 def unroll_weight(w):
     """Conv weights (..., O, C, 3, 3) -> matrices (..., 4O, 4C), channels-last pixel order."""
     lead = w.dim() - 4
-    blocks = w[..., _KY.to(w.device), _KX.to(w.device)]  # (..., O, C, p, q)
-    order = (*range(lead), lead + 2, lead, lead + 3, lead + 1)  # (..., p, O, q, C)
+    taps = w.permute(*range(lead), lead + 2, lead + 3, lead, lead + 1)  # (..., 3, 3, O, C)
+    blocks = taps[..., _KY.to(w.device), _KX.to(w.device), :, :]  # (..., p, q, O, C): whole-block copies
+    order = (*range(lead), lead, lead + 2, lead + 1, lead + 3)  # (..., p, O, q, C)
     return blocks.permute(order).reshape(*w.shape[:lead], 4 * w.shape[-4], 4 * w.shape[-3])
 
 
