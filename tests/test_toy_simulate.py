@@ -120,3 +120,24 @@ def test_diverging_chains_raise_a_clear_error():
     model, X, y, w0 = linear_problem()
     with pytest.raises(FloatingPointError, match="diverged"):
         simulate(model, X, y, w0, 5.0, simulator="label_noise", sigma=0.3, steps=2000, seed=0)
+
+
+def test_span_form_tracked_quantities_stay_consistent_over_a_long_run():
+    """SpanChains carries X w and |w|^2 by recurrence; after 20k noisy steps they still match
+    the weights it forms (round-off does not accumulate into a drift)."""
+    from latedecay.toy.chains import SpanChains
+    from latedecay.toy.simulate import NoiseStream
+
+    rng = np.random.default_rng(4)
+    model = make_model("reparam", 2.0)
+    X = rng.standard_normal((10, 50))
+    y = X @ model.beta(rng.standard_normal(50) / np.sqrt(50))
+    w0 = rng.standard_normal((1, 16, 50)) * 1.2 / np.sqrt(50)
+    chains = SpanChains(2.0, X, w0)
+    stream = NoiseStream(0, 16, 10, y, 0.22, None)
+    for i in range(20_000):
+        chains.step(*stream.get(i), np.full(16, 0.01 / 10))
+    w = chains.weights()
+    assert np.all(np.isfinite(w)) and np.abs(w - w0).max() > 0.1  # stable, and it moved
+    np.testing.assert_allclose(np.moveaxis(chains.z[:10], 0, -1), w @ X.T, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(chains.r2, np.einsum("skd,skd->sk", w, w), rtol=1e-12)
