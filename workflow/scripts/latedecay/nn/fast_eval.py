@@ -1,11 +1,12 @@
 """Exact rewrites of a network for evaluation at fixed weights (no gradients needed).
 
-- Convolutions on 2x2 maps as one matrix product (Conv2x2). With padding 1 and stride 1, a 3x3 convolution on a 2x2 map is exactly the linear map
-x (N, 4C) -> y (N, 4O) whose (O x C) blocks are the taps linking each output pixel to each
-input pixel: one GEMM that does 4/9 of the multiply-adds. The direct kernels run such
-convolutions far below their usual speed (vgg_small's last one: ~70 GFLOP/s against ~190 for
-its other convolutions on one CPU core), so it pays wherever the weights stay fixed over many
-batches, as at a landscape grid point.
+- Convolutions on 2x2 maps as one matrix product (Conv2x2). With padding 1 and stride 1, a
+  3x3 convolution on a 2x2 map is exactly the linear map x (N, 4C) -> y (N, 4O) whose
+  (O x C) blocks are the taps linking each output pixel to each input pixel: one GEMM that
+  does 4/9 of the multiply-adds. The direct kernels run such convolutions far below their
+  usual speed (vgg_small's last one: ~70 GFLOP/s against ~190 for its other convolutions on
+  one CPU core), so it pays wherever the weights stay fixed over many batches, as at a
+  landscape grid point.
 - 2x2, stride-2 max-pooling as two elementwise maxima of strided views (MaxPool2x2): the
   same values, ~1.5x faster than the pooling kernel, which also computes argmax indices.
 """
