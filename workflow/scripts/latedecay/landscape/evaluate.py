@@ -4,9 +4,8 @@ The weights of G grid points, theta_p = mean + coef_p @ basis, are built on the 
 evaluated together with torch.func.functional_call under vmap (G = ``points_per_pass``);
 G = 1 skips vmap, which is faster on CPUs where grouped convolutions are slow. Data stay on
 the device as uint8 and are normalized per batch. Eval mode throughout (no dropout). The
-network runs with exact rewrites: max-pool before ReLU (nn.models.pool_before_relu),
-convolutions on 2x2 maps as one matrix product and pooling as elementwise maxima
-(nn.fast_eval). The normalized inputs are computed once per evaluate() call when they fit in
+network runs with the exact rewrites of nn.fast_eval: max-pool before ReLU, convolutions on
+2x2 maps as one matrix product and pooling as elementwise maxima. The normalized inputs are computed once per evaluate() call when they fit in
 CACHE_INPUT_BYTES, and shared by all its grid points.
 
 BatchNorm statistics at a grid point (``bn_stats``):
@@ -26,7 +25,6 @@ from torch.func import functional_call, vmap
 from ..nn.fast_eval import for_evaluation, unroll_bias, unroll_weight
 from ..nn.data import normalize
 from ..nn.losses import per_sample_loss
-from ..nn.models import pool_before_relu
 
 BN_STATS = ("recompute", "batch")
 CACHE_INPUT_BYTES = 1 << 30  # 55,000 CIFAR images in float32 take 676 MB
@@ -63,13 +61,14 @@ class GridEvaluator:
         self.dtype = PRECISIONS[spec.precision]
         if spec.precision == "tf32":
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        self.model = pool_before_relu(model).to(self.device, self.dtype).eval()  # exact, less ReLU work
+        self.model = model.to(self.device, self.dtype).eval()
         self.bns = batchnorms(self.model)
         if spec.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.names = [n for n, _ in self.model.named_parameters()]
         self.shapes = [p.shape for _, p in self.model.named_parameters()]
-        # Exact rewrites (nn.fast_eval); Conv2x2 weights are unrolled once per grid point.
+        # Exact rewrites (nn.fast_eval, after the parameter layout is read); Conv2x2 weights
+        # are unrolled once per grid point.
         self.conv2x2 = for_evaluation(self.model)
         self.mean = torch.as_tensor(mean).to(self.device, self.dtype)
         self.basis = torch.as_tensor(basis).to(self.device, self.dtype)
@@ -107,14 +106,17 @@ class GridEvaluator:
         return x.contiguous(memory_format=torch.channels_last) if self.spec.channels_last else x
 
     def _batches(self, images):
-        """The normalized input batches of ``images``: a list when they fit in
-        CACHE_INPUT_BYTES, else a function that normalizes them anew on each pass."""
+        """A function giving the normalized input batches of ``images``: computed once and
+        kept when they fit in CACHE_INPUT_BYTES, else anew on each call."""
         starts = range(0, len(images), self.spec.batch_size)
 
         def make():
             return (self._inputs(images[s : s + self.spec.batch_size]) for s in starts)
 
-        return list(make()) if images.numel() * self.dtype.itemsize <= CACHE_INPUT_BYTES else make
+        if images.numel() * self.dtype.itemsize > CACHE_INPUT_BYTES:
+            return make
+        kept = list(make())
+        return lambda: kept
 
     def _logits(self, params, buffers, x):
         if len(next(iter(params.values()))) == 1:
@@ -140,7 +142,7 @@ class GridEvaluator:
                 b.zero_()
             elif k.endswith("running_var"):
                 b.fill_(1)
-        for t, x in enumerate(_iterate(batches), start=1):
+        for t, x in enumerate(batches(), start=1):
             self._set_bn(True, momentum=1.0 / t)
             self._logits(params, buffers, x)
         self._set_bn(False, momentum=0.1)
@@ -150,7 +152,7 @@ class GridEvaluator:
         g, bs = len(next(iter(params.values()))), self.spec.batch_size
         loss = torch.zeros(g, dtype=torch.float64, device=self.device)
         hits = torch.zeros(g, dtype=torch.int64, device=self.device)
-        for i, x in enumerate(_iterate(batches)):
+        for i, x in enumerate(batches()):
             logits = self._logits(params, buffers, x)
             logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
             y = labels[i * bs : (i + 1) * bs]
@@ -180,7 +182,3 @@ class GridEvaluator:
                 out[f"{name}_loss"][rows], out[f"{name}_acc"][rows] = loss.cpu().numpy(), acc.cpu().numpy()
             self._set_bn(False, momentum=0.1)
         return out
-
-
-def _iterate(batches):
-    return batches() if callable(batches) else batches

@@ -1,5 +1,6 @@
 """Exact rewrites of a network for evaluation at fixed weights (no gradients needed).
 
+- Max-pool before ReLU (models.pool_before_relu, which training uses too).
 - Convolutions on 2x2 maps as one matrix product (Conv2x2). With padding 1 and stride 1, a
   3x3 convolution on a 2x2 map is exactly the linear map x (N, 4C) -> y (N, 4O) whose
   (O x C) blocks are the taps linking each output pixel to each input pixel: one GEMM that
@@ -14,6 +15,8 @@
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .models import pool_before_relu
 
 _PIXELS = ((0, 0), (0, 1), (1, 0), (1, 1))
 # Tap (ky, kx) linking output pixel p to input pixel q: [p, q].
@@ -99,8 +102,9 @@ def _replace(model, name, module):
 
 
 def for_evaluation(model, image_shape=(3, 32, 32)):
-    """Apply both rewrites in place; returns the names of the convolutions now Conv2x2, whose
-    parameters must be passed through unroll_weight and unroll_bias."""
+    """Apply all three rewrites in place; returns the names of the convolutions now Conv2x2,
+    whose parameters must be passed through unroll_weight and unroll_bias."""
+    pool_before_relu(model)
     names = convs_on_2x2(model, image_shape)
     for name in names:
         _replace(model, name, Conv2x2(model.get_submodule(name)))

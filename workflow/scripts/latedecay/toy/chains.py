@@ -49,27 +49,20 @@ class SpanChains:
 
     def step(self, target, mask, c):
         n, g, z = self.n, self.gamma, self.z
-        if g == 0.0:
-            r = z[:n] - target
-            if mask is not None:
-                r *= mask
-            hr = (self.H @ _flat(r)).reshape(z.shape)
-            hr *= c
-            z += hr
-            return
-        rho = self.r2 if g == 2.0 else self.r2 ** (g / 2)
+        rho = 1.0 if g == 0.0 else self.r2 if g == 2.0 else self.r2 ** (g / 2)
         crho = c * rho
         r = z[:n] * rho
         r -= target
         if mask is not None:
             r *= mask
-        xr = np.einsum("nsk,nsk->sk", z[:n], r)
         hr = (self.H @ _flat(r)).reshape(z.shape)
-        rgr = np.einsum("nsk,nsk->sk", r, hr[:n])  # = -r.G r
-        s = 1.0 - crho * g * xr / self.r2
-        self.r2 = s * (s * self.r2 - 2.0 * crho * xr) - crho * crho * rgr
+        if g != 0.0:  # the radius moves: rescale all of z and carry |w|^2
+            xr = np.einsum("nsk,nsk->sk", z[:n], r)
+            rgr = np.einsum("nsk,nsk->sk", r, hr[:n])  # = -r.G r
+            s = 1.0 - crho * g * xr / self.r2
+            self.r2 = s * (s * self.r2 - 2.0 * crho * xr) - crho * crho * rgr
+            z *= s
         hr *= crho
-        z *= s
         z += hr
 
 
