@@ -93,6 +93,12 @@ def load_npz(path):
         raise RuntimeError(f"cannot read {path}: corrupt or not an .npz file ({err})") from err
 
 
+def save_csv(frame, path):
+    """Write a pandas DataFrame as CSV atomically (no index; floats at full precision)."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
 def save_figure(fig, path):
     """Save a matplotlib figure atomically (format from the suffix)."""
     path = Path(path)
