@@ -1,5 +1,5 @@
 """Helpers for the training tests: run init/segment/subpath jobs on tiny data in-process
-(or as a subprocess, for the kill test) and compare their outputs bitwise."""
+(or as a subprocess, for the kill test) and compare their outputs."""
 
 import logging
 import sys
@@ -8,11 +8,19 @@ from pathlib import Path
 import torch
 
 from latedecay.io import load_json, load_torch
+from latedecay.names import run_label
 from latedecay.nn import job
+from latedecay.nn.settings import TrainSettings
+from latedecay.nn.trainer import Run
 
-TRAIN = {"seed": 7, "batch_size": 25, "momentum": 0.9, "weight_decay": 1e-4, "eval_every": 1,
-         "snapshot_every": 1, "resume_every": 1, "loss": "mse", "eval_augment": False}  # fmt: skip
-ARCH = "vgg_small"
+TRAIN = {"arch": "vgg_small", "loss": "mse", "eval_augment": False, "batch_size": 25, "momentum": 0.9,
+         "weight_decay": 1e-4, "eval_every": 1, "snapshot_every": 1, "resume_every": 1, "device": "cpu",
+         "threads": 1}  # fmt: skip
+SEED = 7
+
+
+def settings(**overrides):
+    return TrainSettings.from_params({**TRAIN, **overrides})
 
 
 def outputs(folder):
@@ -21,25 +29,31 @@ def outputs(folder):
             "snapshots": folder / "snapshots.pt"}  # fmt: skip
 
 
-def spec(path="main", lr=0.05, **overrides):
-    return job.spec_from_params({**TRAIN, **overrides}, path, lr)
-
-
-def init(data, folder, arch=ARCH, **overrides):
+def init(data, folder, seed=SEED, **overrides):
     torch.set_num_threads(1)
-    job.init_main(data, arch, spec(**overrides), outputs(folder), torch.device("cpu"))
+    job.init_main(data, settings(**overrides), seed, outputs(folder), torch.device("cpu"))
     return outputs(folder)
 
 
-def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, decay=None, reset=True, arch=ARCH,
-            **overrides):  # fmt: skip
+def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, seed=SEED, **overrides):
+    """A main-path segment from ``start_folder``'s checkpoint to epoch ``end``."""
     torch.set_num_threads(1)
-    path = "main" if decay is None else f"decay{decay}"
     resume_file = resume_file or Path(folder).parent / f"resume-{Path(folder).name}.pt"
-    job.train_job(data, arch, spec(path, lr, **overrides), outputs(start_folder)["checkpoint"], end,
-                  outputs(folder), torch.device("cpu"), resume_file, {"lr": lr, **overrides},
-                  decay_epoch=decay, reset_momentum=reset)  # fmt: skip
+    job.train_job(data, settings(**overrides), [Run(seed, "main")], lr, [outputs(start_folder)["checkpoint"]], end,
+                  [outputs(folder)], torch.device("cpu"), resume_file, {"lr": lr, **overrides})  # fmt: skip
     return outputs(folder)
+
+
+def subpaths(data, branches, folders, epochs, lr=0.01, reset=True, resume_file=None, **overrides):
+    """One job training the subpaths ``branches`` = [(seed, main checkpoint folder, decay epoch)]."""
+    torch.set_num_threads(1)
+    runs = [Run(seed, run_label(decay)) for seed, _, decay in branches]
+    starts = [outputs(folder)["checkpoint"] for _, folder, _ in branches]
+    resume_file = resume_file or Path(folders[0]).parent / f"resume-{Path(folders[0]).name}.pt"
+    job.train_job(data, settings(**overrides), runs, lr, starts, epochs, [outputs(f) for f in folders],
+                  torch.device("cpu"), resume_file, {"lr": lr, "runs": [r.label for r in runs], **overrides},
+                  reset_momentum=reset)  # fmt: skip
+    return [outputs(f) for f in folders]
 
 
 def assert_state_equal(a, b):
@@ -71,7 +85,13 @@ def metrics(out):
 
 if __name__ == "__main__":
     # The kill test's subprocess (PYTHONPATH=workflow/scripts):
-    #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE
-    train, evaluation, start, folder, end, resume = sys.argv[1:]
+    #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE [DECAY ...]
+    # With decay epochs: one job training those subpaths of START_FOLDER/epoch<D>, into FOLDER/decay<D>.
+    train, evaluation, start, folder, end, resume, *decays = sys.argv[1:]
     logging.basicConfig(level=logging.INFO)
-    segment({"train": train, "eval": evaluation}, start, folder, int(end), resume_file=resume)
+    data = {"train": train, "eval": evaluation}
+    if decays:
+        branches = [(SEED, Path(start) / f"epoch{d}", int(d)) for d in decays]
+        subpaths(data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume)
+    else:
+        segment(data, start, folder, int(end), resume_file=resume)

@@ -1,4 +1,5 @@
-"""The training engine: bitwise segment continuity, kill-and-resume, momentum reset."""
+"""The training engine: bitwise segment continuity, kill-and-resume, momentum reset,
+every cadence, byte-identical outputs, the divergence guard."""
 
 import os
 import signal
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from nn_jobs import assert_state_equal, init, metrics, outputs, same_checkpoint, segment, spec
+from nn_jobs import SEED, assert_state_equal, init, metrics, outputs, same_checkpoint, segment, settings, subpaths
 from tiny_cifar import write_tiny_prepared
 
 from latedecay.io import load_torch
@@ -17,6 +18,7 @@ from latedecay.nn import engine
 from latedecay.nn.checkpoint import job_key, load_resume, save_resume
 from latedecay.nn.data import load_sets
 from latedecay.nn.models import build_model
+from latedecay.nn.trainer import Run, Trainer
 
 TESTS = Path(__file__).resolve().parent
 
@@ -40,13 +42,14 @@ def test_initial_checkpoint_and_metrics(tiny):
     folder, _ = tiny
     out = outputs(folder / "epoch0")
     m = metrics(out)
-    assert m["path"] == "main" and m["decay_epoch"] is None and m["epochs"] == []
+    assert (m["path"], m["seed"], m["decay_epoch"], m["epochs"]) == ("main", SEED, None, [])
     assert m["eval"]["epoch"] == [0] and 0 < m["eval"]["test_loss"][0] < 1
     snaps = load_torch(out["snapshots"])
     assert snaps["epochs"].tolist() == [0] and snaps["params"].shape == (1, 1_250_634)
-    torch.manual_seed(7)
+    torch.manual_seed(SEED)
     fresh = torch.nn.utils.parameters_to_vector(build_model("vgg_small").parameters())
     assert torch.equal(snaps["params"][0], fresh)  # the seeded init, in parameters() order
+    assert load_torch(out["checkpoint"])["seed"] == SEED
 
 
 def test_segments_are_bitwise_continuous(tiny, straight):
@@ -65,12 +68,18 @@ def test_segments_are_bitwise_continuous(tiny, straight):
     assert one["train_batch_loss"][-1] < one["train_batch_loss"][0]  # it does learn
 
 
-def test_sigkill_mid_job_resumes_bitwise(tiny, straight, tmp_path):
+def test_identical_runs_write_identical_bytes(tiny, straight):
     folder, data = tiny
-    resume = tmp_path / "resume.pt"
-    cmd = [sys.executable, str(TESTS / "nn_jobs.py"), str(data["train"]), str(data["eval"]),
-           str(folder / "epoch0"), str(tmp_path / "killed"), "4", str(resume)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(TESTS.parent / "workflow" / "scripts"), "OMP_NUM_THREADS": "1"}
+    again = segment(data, folder / "epoch0", folder / "again4", 4)
+    for name in ("checkpoint", "snapshots"):
+        assert again[name].read_bytes() == straight[name].read_bytes(), name
+    a, b = metrics(again), metrics(straight)
+    for field in engine.WALL_CLOCK_FIELDS:
+        a.pop(field), b.pop(field)
+    assert a == b
+
+
+def _kill_when_resumable(cmd, env, resume):
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not resume.exists() and proc.poll() is None and time.time() < deadline:
@@ -79,27 +88,39 @@ def test_sigkill_mid_job_resumes_bitwise(tiny, straight, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert not outputs(tmp_path / "killed")["checkpoint"].exists()
-    killed_at = load_torch(resume)["epoch"]
-    assert 1 <= killed_at < 4
+    return load_torch(resume)["epoch"]
+
+
+def kill_and_resume(args, resume):
+    """Run nn_jobs.py ARGS, SIGKILL it once a resume state exists, rerun it; (killed at, rerun)."""
+    cmd = [sys.executable, str(TESTS / "nn_jobs.py"), *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent / "workflow" / "scripts"), "OMP_NUM_THREADS": "1"}
+    killed_at = _kill_when_resumable(cmd, env, resume)
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"resuming from {resume} at epoch {killed_at}" in rerun.stderr
+    assert not resume.exists()  # deleted on success
+    return killed_at
+
+
+def test_sigkill_mid_job_resumes_bitwise(tiny, straight, tmp_path):
+    folder, data = tiny
+    resume = tmp_path / "resume.pt"
+    killed_at = kill_and_resume([data["train"], data["eval"], folder / "epoch0", tmp_path / "killed", 4, resume], resume)
+    assert 1 <= killed_at < 4
     resumed = outputs(tmp_path / "killed")
-    same_checkpoint(straight, resumed)
+    for name in ("checkpoint", "snapshots"):
+        assert resumed[name].read_bytes() == straight[name].read_bytes(), name
     assert metrics(resumed)["train_batch_loss"] == metrics(straight)["train_batch_loss"]
     assert metrics(resumed)["eval"] == metrics(straight)["eval"]
-    assert_state_equal(load_torch(resumed["snapshots"]), load_torch(straight["snapshots"]))
-    assert not resume.exists()  # deleted on success
 
 
 def test_resume_state_of_another_job_is_ignored(tiny, tmp_path):
     folder, _ = tiny
     start = outputs(folder / "epoch0")["checkpoint"]
-    model = build_model("vgg_small")
-    optimizer = engine.make_optimizer(model, spec())
+    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
     key = job_key(start, {"lr": 0.05})
-    save_resume(tmp_path / "r.pt", key, model, optimizer, 1, engine.new_history())
+    save_resume(tmp_path / "r.pt", key, trainer, 1, [engine.new_history()])
     assert load_resume(tmp_path / "r.pt", key)["epoch"] == 1
     assert load_resume(tmp_path / "r.pt", job_key(start, {"lr": 0.01})) is None
     (tmp_path / "r.pt").write_bytes(b"garbage")
@@ -109,23 +130,21 @@ def test_resume_state_of_another_job_is_ignored(tiny, tmp_path):
 @pytest.mark.parametrize("reset", [True, False])
 def test_subpath_momentum_reset_or_kept(tiny, straight, reset, tmp_path):
     folder, data = tiny
-    sub = segment(data, folder / "straight4", tmp_path / "sub", 1, lr=0.01, decay=4, reset=reset)
+    (sub,) = subpaths(data, [(SEED, folder / "straight4", 4)], [tmp_path / "sub"], 1, reset=reset)
     m = metrics(sub)
     assert (m["path"], m["decay_epoch"], m["start_epoch"], m["end_epoch"], m["epochs"]) == ("decay4", 4, 0, 1, [1])
     # the same epoch by hand: weights from the main checkpoint, momentum zero or carried over
     ckpt = load_torch(straight["checkpoint"])
-    model = build_model("vgg_small")
+    model = engine.place(build_model("vgg_small"), torch.device("cpu"))
     model.load_state_dict(ckpt["model"])
-    optimizer = engine.make_optimizer(model, spec("decay4", 0.01))
+    trainer = Trainer.create([model], [Run(SEED, "decay4")], settings(), 0.01)
     if not reset:
-        optimizer.load_state_dict(ckpt["optimizer"])
-        for group in optimizer.param_groups:
-            group["lr"] = 0.01
+        trainer.load_momentum([ckpt["optimizer"]])
     train, _ = load_sets(data["train"], data["eval"], torch.device("cpu"))
-    engine.train_epoch(model, optimizer, train, spec("decay4", 0.01), 1)
+    trainer.train_epoch(train, 1)
     assert_state_equal(load_torch(sub["checkpoint"])["model"], model.state_dict())
     # and the other choice gives different weights
-    other = segment(data, folder / "straight4", tmp_path / "other", 1, lr=0.01, decay=4, reset=not reset)
+    (other,) = subpaths(data, [(SEED, folder / "straight4", 4)], [tmp_path / "other"], 1, reset=not reset)
     weights = [load_torch(o["checkpoint"])["model"]["features.0.weight"] for o in (sub, other)]
     assert not torch.equal(*weights)
 
@@ -138,6 +157,40 @@ def test_wrong_or_corrupt_start_checkpoint_is_named(tiny, tmp_path):
     with pytest.raises(RuntimeError, match=str(bad / "checkpoint.pt")):
         segment(data, bad, tmp_path / "out", 2)
     with pytest.raises(RuntimeError, match="expected epoch 2"):  # epoch-0 checkpoint as a decay-2 start
-        segment(data, folder / "epoch0", tmp_path / "out", 1, decay=2)
+        subpaths(data, [(SEED, folder / "epoch0", 2)], [tmp_path / "out"], 1)
+    with pytest.raises(RuntimeError, match="expected seed 8"):
+        segment(data, folder / "epoch0", tmp_path / "out", 1, seed=8)
     with pytest.raises(RuntimeError, match="vgg11_bn"):
         segment(data, folder / "epoch0", tmp_path / "out", 1, arch="vgg11_bn")
+
+
+# (eval_every, snapshot_every, resume_every): dividing the job lengths or not, above them, 1.
+CADENCES = [(1, 1, 1), (3, 2, 5), (2, 3, 4), (4, 6, 1), (100, 100, 100)]
+
+
+@pytest.mark.parametrize("cadence", CADENCES, ids=lambda c: "eval%d-snap%d-resume%d" % c)
+def test_every_cadence_records_on_multiples_and_splits_invariantly(tiny, tmp_path, cadence):
+    """Main path 0 -> 5 in one job and in segments 0 -> 2 -> 5, then a 5-epoch subpath."""
+    folder, data = tiny
+    every = dict(zip(("eval_every", "snapshot_every", "resume_every"), cadence))
+    whole = segment(data, folder / "epoch0", tmp_path / "whole", 5, **every)
+    first = segment(data, folder / "epoch0", tmp_path / "first", 2, **every)
+    split = segment(data, tmp_path / "first", tmp_path / "split", 5, **every)
+    same_checkpoint(whole, split)
+    m = metrics(whole)
+    assert m["eval"]["epoch"] == [e for e in range(1, 6) if e % cadence[0] == 0]
+    assert metrics(first)["eval"]["epoch"] + metrics(split)["eval"]["epoch"] == m["eval"]["epoch"]
+    assert load_torch(whole["snapshots"])["epochs"].tolist() == [e for e in range(1, 6) if e % cadence[1] == 0]
+    assert len(m["train_batch_loss"]) == 5
+    (sub,) = subpaths(data, [(SEED, tmp_path / "whole", 5)], [tmp_path / "sub"], 5, **every)
+    assert metrics(sub)["eval"]["epoch"] == [e for e in range(1, 6) if e % cadence[0] == 0]
+    assert load_torch(sub["checkpoint"])["epoch"] == 5
+
+
+def test_divergence_stops_naming_run_epoch_and_lr(tiny, tmp_path):
+    folder, data = tiny
+    resume = tmp_path / "resume.pt"
+    with pytest.raises(engine.TrainingDiverged, match=r"run main \(seed 7\) diverged: .* at epoch \d+ with lr 10000"):
+        segment(data, folder / "epoch0", tmp_path / "nan", 4, resume_file=resume, lr=1e4, eval_every=2)
+    assert not any(p.exists() for p in outputs(tmp_path / "nan").values())
+    assert not resume.exists()

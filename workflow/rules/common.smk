@@ -8,12 +8,14 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from latedecay import config_checks  # noqa: E402
+from latedecay.provenance import code_digest  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 config_checks.check_config(config)
 
 
 wildcard_constraints:
+    seed=r"\d+",
     epoch=r"\d+",
     decay=r"\d+",
     chunk=r"\d+",
@@ -54,6 +56,13 @@ def toy_theory_sims():
 
 # ---------------------------------------------------------------- nn helpers
 
+from latedecay.names import run_label  # noqa: E402
+from latedecay.nn.settings import TrainSettings  # noqa: E402
+
+
+def seeds():
+    return config["replicates"]["seeds"]
+
 
 def main_segment_ends():
     """Epochs at which main-path segments end (0 = the initial checkpoint)."""
@@ -62,11 +71,13 @@ def main_segment_ends():
     return ends if ends[-1] == total else ends + [total]
 
 
-def main_outputs(name):
-    """One file per main-path segment: checkpoint.pt, metrics.json or snapshots.pt."""
-    return expand(
-        "results/main/epoch{epoch}/{name}", epoch=main_segment_ends(), name=name
-    )
+def main_outputs(name, seed_list=None):
+    """One file per seed and main-path segment, seed-major: checkpoint.pt, metrics.json or snapshots.pt."""
+    return [
+        f"results/seed{seed}/main/epoch{epoch}/{name}"
+        for seed in (seed_list or seeds())
+        for epoch in main_segment_ends()
+    ]
 
 
 def main_segment_start(wildcards):
@@ -76,36 +87,90 @@ def main_segment_start(wildcards):
         raise ValueError(
             f"main-path epoch {epoch} is not a segment end ({ends[:3]}...)"
         )
-    return f"results/main/epoch{ends[ends.index(epoch) - 1]}/checkpoint.pt"
+    return f"results/seed{wildcards.seed}/main/epoch{ends[ends.index(epoch) - 1]}/checkpoint.pt"
+
+
+def main_runs(wildcards):
+    return [[int(wildcards.seed), run_label()]]
 
 
 def nn_train_params():
-    """Settings shared by every training job, key-sorted (params are compared by repr).
+    """Settings shared by every training job (nn.settings.TrainSettings), key-sorted.
 
-    Neither main.epochs nor main.lr is in here, so longer main paths only add segments.
+    Neither main.epochs nor the learning rates are in here, so longer main paths only add segments.
     """
-    t, m = config["train"], config["model"]
-    keys = ["seed", "batch_size", "momentum", "weight_decay", "eval_every"]
-    keys += ["snapshot_every", "resume_every", "device", "threads"]
-    values = {k: t[k] for k in keys}
-    values.update(arch=m["arch"], loss=m["loss"])
-    values.update(eval_augment=config["data"]["eval_augment"])
-    return dict(sorted(values.items()))
+    return TrainSettings.from_config(config)
+
+
+def gpu_jobs():
+    """GPUs a training or evaluation job holds: profiles cap the sum with --resources gpu=N."""
+    return 0 if config["train"]["device"] == "cpu" else 1
 
 
 def subpath_packs():
-    """Decay epochs trained together when subpath.pack > 1 (config order)."""
-    decays, size = config["subpath"]["decay_epochs"], config["subpath"]["pack"]
-    return [decays[i : i + size] for i in range(0, len(decays), size)]
+    """The subpath jobs. subpath.pack = 1: [None], one wildcard job per (seed, decay epoch).
+    Else lists of (seed, decay epoch) trained in one process, packed within a seed in
+    config order, so adding a seed adds only that seed's jobs."""
+    size, decays = config["subpath"]["pack"], config["subpath"]["decay_epochs"]
+    if size == 1:
+        return [None]
+    return [
+        [(seed, d) for d in decays[i : i + size]]
+        for seed in seeds()
+        for i in range(0, len(decays), size)
+    ]
 
 
-def subpath_outputs(name):
-    """One file per subpath (decay epoch): checkpoint.pt, metrics.json or snapshots.pt."""
-    return expand(
-        "results/sub/decay{decay}/{name}",
-        decay=config["subpath"]["decay_epochs"],
-        name=name,
-    )
+def subpath_job(pack):
+    """Rule name and file stem of a subpath job (wildcards for the single-run job)."""
+    if pack is None:
+        return "train_subpath", "seed{seed}/decay{decay}"
+    (seed, first), size = pack[0], len(pack)
+    return f"train_subpath_seed{seed}_pack{first}", f"seed{seed}/pack{first}x{size}"
+
+
+def subpath_files(pack, name):
+    """A subpath job's output files (a pattern for the single-run job)."""
+    if pack is None:
+        return f"results/seed{{seed}}/sub/decay{{decay}}/{name}"
+    return [f"results/seed{s}/sub/decay{d}/{name}" for s, d in pack]
+
+
+def subpath_starts(pack):
+    """Main-path checkpoints the subpaths branch from."""
+    if pack is None:
+        return "results/seed{seed}/main/epoch{decay}/checkpoint.pt"
+    return [f"results/seed{s}/main/epoch{d}/checkpoint.pt" for s, d in pack]
+
+
+def _single_subpath_runs(wildcards):
+    return [[int(wildcards.seed), run_label(wildcards.decay)]]
+
+
+def subpath_runs(pack):
+    if pack is None:
+        return _single_subpath_runs
+    return [[s, run_label(d)] for s, d in pack]
+
+
+def per_run(base, pack):
+    """A resource that grows with the runs in a job and with the attempt."""
+    runs = 1 if pack is None else len(pack)
+    return lambda wildcards, attempt: base * runs * attempt
+
+
+def subpath_outputs(name, seed_list=None):
+    """One file per seed and subpath, seed-major (decay epochs in config order)."""
+    return [
+        f"results/seed{seed}/sub/decay{decay}/{name}"
+        for seed in (seed_list or seeds())
+        for decay in config["subpath"]["decay_epochs"]
+    ]
+
+
+def code(script):
+    """Digest of the package code an entry script runs (latedecay.provenance)."""
+    return code_digest(str(Path(workflow.basedir) / "workflow" / "scripts"), script)
 
 
 # ---------------------------------------------------------------- landscape helpers
@@ -124,8 +189,21 @@ def landscape_subpaths():
     return sorted(config["subpath"]["decay_epochs"] if chosen == "all" else chosen)
 
 
+def landscape_seed():
+    """The replicate whose trajectories span the landscape (landscape.seed; null = the first)."""
+    chosen = config["landscape"]["seed"]
+    return seeds()[0] if chosen is None else chosen
+
+
+def landscape_main_snapshots():
+    return main_outputs("snapshots.pt", [landscape_seed()])
+
+
 def landscape_subpath_snapshots():
-    return expand("results/sub/decay{decay}/snapshots.pt", decay=landscape_subpaths())
+    return [
+        f"results/seed{landscape_seed()}/sub/decay{decay}/snapshots.pt"
+        for decay in landscape_subpaths()
+    ]
 
 
 def landscape_chunk_files():

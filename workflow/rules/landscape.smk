@@ -5,7 +5,7 @@
 
 rule landscape_pca:
     input:
-        main=main_outputs("snapshots.pt"),
+        main=landscape_main_snapshots(),
         sub=landscape_subpath_snapshots(),
     output:
         pca="results/landscape/pca.pt",

@@ -1,6 +1,8 @@
-# Main path (a chain of segments, results/main/epoch{E}/) and subpaths (one job per decay
-# epoch, results/sub/decay{decay}/). In-job resume states live in results/.resume/,
-# outside the declared outputs, which Snakemake deletes when a job fails.
+# Per seed: the main path (a chain of segments, results/seed{seed}/main/epoch{E}/) and the
+# subpaths (results/seed{seed}/sub/decay{decay}/), one job per decay epoch or, with
+# subpath.pack > 1, one job per pack of decay epochs (same files, same numbers). In-job
+# resume states live in results/.resume/, outside the declared outputs, which Snakemake
+# deletes when a job fails.
 
 
 rule init_main:
@@ -8,19 +10,21 @@ rule init_main:
         train="results/data/train.pt",
         eval="results/data/eval.pt",
     output:
-        checkpoint=ensure("results/main/epoch0/checkpoint.pt", non_empty=True),
-        metrics="results/main/epoch0/metrics.json",
-        snapshots="results/main/epoch0/snapshots.pt",
+        checkpoint=ensure("results/seed{seed}/main/epoch0/checkpoint.pt", non_empty=True),
+        metrics="results/seed{seed}/main/epoch0/metrics.json",
+        snapshots="results/seed{seed}/main/epoch0/snapshots.pt",
     log:
-        "logs/init_main/epoch0.log",
+        "logs/init_main/seed{seed}.log",
     conda:
         "../../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
+        gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
+        code=code("init_main.py"),
     script:
         "../scripts/init_main.py"
 
@@ -31,13 +35,15 @@ rule train_main:
         train="results/data/train.pt",
         eval="results/data/eval.pt",
     output:
-        checkpoint=ensure("results/main/epoch{epoch}/checkpoint.pt", non_empty=True),
-        metrics="results/main/epoch{epoch}/metrics.json",
-        snapshots="results/main/epoch{epoch}/snapshots.pt",
+        checkpoint=ensure(
+            "results/seed{seed}/main/epoch{epoch}/checkpoint.pt", non_empty=True
+        ),
+        metrics="results/seed{seed}/main/epoch{epoch}/metrics.json",
+        snapshots="results/seed{seed}/main/epoch{epoch}/snapshots.pt",
     log:
-        "logs/train_main/epoch{epoch}.log",
+        "logs/train_main/seed{seed}/epoch{epoch}.log",
     benchmark:
-        "benchmarks/train_main/epoch{epoch}.tsv"
+        "benchmarks/train_main/seed{seed}/epoch{epoch}.tsv"
     wildcard_constraints:
         epoch=r"[1-9]\d*",  # epoch 0 is init_main's
     conda:
@@ -46,81 +52,51 @@ rule train_main:
     resources:
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
+        gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
         lr=config["main"]["lr"],
-        decay=None,
+        runs=main_runs,
         end_epoch="{epoch}",
         reset_momentum=False,
-        resume_file="results/.resume/main/epoch{epoch}.pt",
+        resume_file="results/.resume/seed{seed}/main/epoch{epoch}.pt",
+        code=code("train.py"),
     script:
-        "../scripts/train_job.py"
+        "../scripts/train.py"
 
 
-if config["subpath"]["pack"] == 1:
+for pack in subpath_packs():
+    name, stem = subpath_job(pack)
 
-    rule train_subpath:
+    rule:
+        name:
+            name
         input:
-            start="results/main/epoch{decay}/checkpoint.pt",
+            start=subpath_starts(pack),
             train="results/data/train.pt",
             eval="results/data/eval.pt",
         output:
-            checkpoint=ensure("results/sub/decay{decay}/checkpoint.pt", non_empty=True),
-            metrics="results/sub/decay{decay}/metrics.json",
-            snapshots="results/sub/decay{decay}/snapshots.pt",
+            checkpoint=subpath_files(pack, "checkpoint.pt"),
+            metrics=subpath_files(pack, "metrics.json"),
+            snapshots=subpath_files(pack, "snapshots.pt"),
         log:
-            "logs/train_subpath/decay{decay}.log",
+            f"logs/train_subpath/{stem}.log",
         benchmark:
-            "benchmarks/train_subpath/decay{decay}.tsv"
+            f"benchmarks/train_subpath/{stem}.tsv"
         conda:
             "../../envs/torch.yaml"
         threads: 2
         resources:
-            mem_mb=lambda wc, attempt: 6000 * attempt,
-            runtime=lambda wc, attempt: 240 * attempt,
+            mem_mb=per_run(6000, pack),
+            runtime=per_run(240, pack),
+            gpu=gpu_jobs(),
         params:
             train=nn_train_params(),
             lr=config["subpath"]["lr"],
-            decay="{decay}",
+            runs=subpath_runs(pack),
             end_epoch=config["subpath"]["epochs"],
             reset_momentum=config["subpath"]["reset_momentum"],
-            resume_file="results/.resume/sub/decay{decay}.pt",
+            resume_file=f"results/.resume/{stem}.pt",
+            code=code("train.py"),
         script:
-            "../scripts/train_job.py"
-
-else:
-
-    # subpath.pack > 1: one job per pack of decay epochs (vmap over stacked models),
-    # same per-decay output files.
-    for pack in subpath_packs():
-
-        rule:
-            name:
-                f"train_subpath_pack{pack[0]}"
-            input:
-                start=expand("results/main/epoch{decay}/checkpoint.pt", decay=pack),
-                train="results/data/train.pt",
-                eval="results/data/eval.pt",
-            output:
-                checkpoint=expand("results/sub/decay{decay}/checkpoint.pt", decay=pack),
-                metrics=expand("results/sub/decay{decay}/metrics.json", decay=pack),
-                snapshots=expand("results/sub/decay{decay}/snapshots.pt", decay=pack),
-            log:
-                f"logs/train_subpath_pack/pack{pack[0]}.log",
-            benchmark:
-                f"benchmarks/train_subpath_pack/pack{pack[0]}.tsv"
-            conda:
-                "../../envs/torch.yaml"
-            threads: 2
-            resources:
-                mem_mb=lambda wc, attempt: 12000 * attempt,
-                runtime=lambda wc, attempt: 480 * attempt,
-            params:
-                train=nn_train_params(),
-                lr=config["subpath"]["lr"],
-                decays=pack,
-                end_epoch=config["subpath"]["epochs"],
-                reset_momentum=config["subpath"]["reset_momentum"],
-                resume_file=f"results/.resume/sub/pack{pack[0]}.pt",
-            script:
-                "../scripts/train_pack.py"
+            "../scripts/train.py"

@@ -1,11 +1,12 @@
-"""Epoch 0 of the main path: the seeded initial model, evaluated and snapshotted."""
+"""Rule init_main: epoch 0 of one seed's main path, the seeded initial model evaluated and snapshotted."""
 
 from latedecay.io import script_logging
 from latedecay.nn import job
+from latedecay.nn.device import setup
+from latedecay.nn.settings import TrainSettings
 
 with script_logging(snakemake.log[0]):
-    p = snakemake.params
-    device = job.setup(p.train["device"], p.train["threads"] or snakemake.threads)
-    spec = job.spec_from_params(p.train, "main", lr=0.0)  # each segment sets its own lr
+    settings = TrainSettings.from_params(snakemake.params.train)
+    device = setup(settings.device, settings.threads or snakemake.threads)
     data = {"train": snakemake.input.train, "eval": snakemake.input.eval}
-    job.init_main(data, p.train["arch"], spec, dict(snakemake.output), device)
+    job.init_main(data, settings, int(snakemake.wildcards.seed), dict(snakemake.output), device)

@@ -98,6 +98,8 @@ def check_toy(cfg):
 
 def check_landscape(cfg):
     land = cfg["landscape"]
+    seeds = cfg["replicates"]["seeds"]
+    _require(land.get("seed") is None or land["seed"] in seeds, "landscape.seed", f"not one of replicates.seeds {seeds}")
     if land["subpaths"] != "all":
         for i, decay in enumerate(land["subpaths"]):
             _require(decay in cfg["subpath"]["decay_epochs"], f"landscape.subpaths[{i}]",

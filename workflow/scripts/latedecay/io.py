@@ -40,8 +40,10 @@ def atomic_path(path):
 def save_torch(obj, path):
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # Through a file object: torch.save names the archive after a path it is given, and
+    # the random temp-file name would make two identical runs write different bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def load_torch(path, map_location="cpu"):

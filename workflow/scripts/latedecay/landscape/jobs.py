@@ -8,7 +8,7 @@ import torch
 
 from ..io import load_npz, load_torch, save_npz, save_torch
 from ..nn.data import load_sets
-from ..nn.job import setup
+from ..nn.device import setup
 from ..nn.models import build_model
 from .evaluate import EvalSpec, GridEvaluator
 from .grid import chunk_points

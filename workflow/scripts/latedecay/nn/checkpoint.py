@@ -11,26 +11,24 @@ import logging
 from pathlib import Path
 
 from ..io import load_torch, save_torch
-from .rng import rng_states
+from ..names import decay_of
 
 log = logging.getLogger("latedecay.nn.checkpoint")
 
-RNG_SCHEME = "per-epoch seeds from (train.seed, path, epoch); see latedecay.nn.rng"
+# No global RNG state is stored: no draw depends on one (latedecay.nn.rng).
+RNG_SCHEME = "per-epoch generators keyed by (seed, run label, epoch, purpose); see latedecay.nn.rng"
 
 
-def save_checkpoint(path, model, optimizer, epoch, run_path, decay_epoch):
+def save_checkpoint(path, trainer, k, epoch):
+    """Run k of ``trainer`` at ``epoch``: weights and single-model SGD state, one format
+    whatever the layout the run was trained in."""
+    model, optimizer = trainer.single_state(k)
+    run = trainer.runs[k]
     save_torch(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": rng_states(),
-            "rng_scheme": RNG_SCHEME,
-            "epoch": epoch,
-            "path": run_path,
-            "decay_epoch": decay_epoch,
-        },
+        {"model": model, "optimizer": optimizer, "rng_scheme": RNG_SCHEME, "epoch": epoch, "path": run.label,
+         "seed": run.seed, "decay_epoch": decay_of(run.label)},
         path,
-    )
+    )  # fmt: skip
 
 
 def load_checkpoint(path):
@@ -52,13 +50,9 @@ def job_key(start_checkpoints, params):
     return digest.hexdigest()
 
 
-def save_resume(path, key, model, optimizer, epoch, history):
-    """``model`` is an nn.Module or a packed.Pack; ``history`` one history or a list (packs)."""
-    save_torch(
-        {"key": key, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-         "history": history},
-        path,
-    )  # fmt: skip
+def save_resume(path, key, trainer, epoch, histories):
+    """The trainer's weights and momentum and the runs' histories after ``epoch``."""
+    save_torch({"key": key, "trainer": trainer.state_dict(), "epoch": epoch, "histories": histories}, path)
 
 
 def load_resume(path, key):

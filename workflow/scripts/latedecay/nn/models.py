@@ -27,6 +27,29 @@ def _features(layers, batch_norm):
     return nn.Sequential(*modules)
 
 
+class MaskedDropout(nn.Module):
+    """Dropout whose scaled keep-mask (0 or 1/(1-p) per feature) is given, not drawn.
+
+    The trainer draws each model's masks from that model's own keyed generator
+    (``nn.trainer``), so a model sees the same masks alone or in a vmapped pack, where
+    the mask arrives as a per-model buffer through ``torch.func.functional_call``.
+    The buffer is not persistent: checkpoints hold the same keys as with nn.Dropout.
+    """
+
+    def __init__(self, p, features):
+        super().__init__()
+        self.p, self.features = p, features
+        self.register_buffer("mask", torch.empty(0), persistent=False)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if self.mask.shape != x.shape:
+            raise RuntimeError(f"dropout mask of shape {tuple(self.mask.shape)} for input {tuple(x.shape)}: "
+                               "train through latedecay.nn.trainer, which sets the masks")  # fmt: skip
+        return x * self.mask
+
+
 class VGG(nn.Module):
     def __init__(self, features, classifier):
         super().__init__()
@@ -39,8 +62,8 @@ class VGG(nn.Module):
 
 def vgg_small(dropout=0.5):
     classifier = nn.Sequential(
-        nn.Linear(256, 128), nn.ReLU(inplace=True), nn.Dropout(dropout),
-        nn.Linear(128, 128), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(256, 128), nn.ReLU(inplace=True), MaskedDropout(dropout, 128),
+        nn.Linear(128, 128), nn.ReLU(inplace=True), MaskedDropout(dropout, 128),
         nn.Linear(128, NUM_CLASSES),
     )  # fmt: skip
     model = VGG(_features(VGG_SMALL_LAYERS, batch_norm=False), classifier)
@@ -67,7 +90,7 @@ ARCHS = {"vgg_small": vgg_small, "vgg11_bn": vgg11_bn}
 def build_model(arch, dropout=0.5):
     """Build ``arch`` with the global torch RNG (seed it first for a reproducible init).
 
-    ``dropout`` exists for tests that need a deterministic forward pass.
+    ``dropout`` exists for tests that need a forward pass without dropout.
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown model arch {arch!r}; choose one of {sorted(ARCHS)}")

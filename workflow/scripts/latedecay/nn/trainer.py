@@ -1,0 +1,227 @@
+"""The one training core: K >= 1 models of one architecture trained in lockstep.
+
+Every random draw of model k (its permutation, crops/flips and dropout masks) comes from
+generators keyed by its own run, (seed, label, epoch, purpose) (``nn.rng``), so a model
+trains to the same numbers alone, in a pack of any size, split into segments or resumed
+after a kill. Layouts differ only in how the forward pass is batched: one module call
+(``Single``, K = 1) or torch.func.vmap over stacked parameters (``Stacked``, K > 1, for
+GPUs), which agree to round-off. The loss summed over models gives each model exactly
+its own gradient, and SGD (elementwise momentum and weight decay) on stacked tensors
+equals K separate optimizers.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+
+from . import rng
+from .augment import crop_flip, draw
+from .data import model_input, normalize
+from .losses import per_sample_loss
+from .models import MaskedDropout
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trajectory: its seed and its names.run_label ("main" or "decay<E>")."""
+
+    seed: int
+    label: str
+
+
+def epoch_draws(train, run, epoch, batch_size, dropouts):
+    """One run's epoch: augmented uint8 images and labels in visiting order (drop_last),
+    and one boolean keep-mask [used, features] per dropout layer ``(p, features)``."""
+    gen = rng.generator(run.seed, run.label, epoch, "data")
+    n = len(train.labels)
+    used = (n // batch_size) * batch_size
+    perm = torch.randperm(n, generator=gen)
+    offsets, flips = draw(n, gen)
+    perm = perm[:used].to(train.labels.device)
+    images = crop_flip(train.images[perm], offsets[:used], flips[:used])
+    device = train.labels.device
+    masks = rng.generator(run.seed, run.label, epoch, "dropout", device)
+    keep = [torch.rand((used, f), generator=masks, device=device) >= p for p, f in dropouts]
+    return images, train.labels[perm], keep
+
+
+class Trainer:
+    """K models in lockstep. ``create`` picks the layout; subclasses only batch the forward
+    pass and hold the weights."""
+
+    @staticmethod
+    def create(models, runs, settings, lr):
+        """A trainer for ``models`` (placed on their device, one per run)."""
+        if len(models) != len(runs) or not runs:
+            raise ValueError(f"{len(models)} models for {len(runs)} runs")
+        layout = Single if len(models) == 1 else Stacked
+        return layout(models, runs, settings, lr)
+
+    def __init__(self, models, runs, settings, lr):
+        self.runs, self.settings, self.lr, self.size = list(runs), settings, float(lr), len(runs)
+        named = [(n, m) for n, m in models[0].named_modules() if isinstance(m, MaskedDropout) and m.p > 0]
+        self.dropout_names = [n for n, _ in named]
+        self.dropouts = [(m.p, m.features) for _, m in named]
+        self.optimizer = torch.optim.SGD(
+            self.parameters(), lr=self.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+        )  # the one place hyperparameters are applied
+
+    def train_epoch(self, train, epoch):
+        """One epoch of all K models; their mean mini-batch losses as a [K] device tensor."""
+        images, labels, masks = self._epoch(train, epoch)
+        bs = self.settings.batch_size
+        steps = labels.shape[1] // bs
+        total = torch.zeros(self.size, dtype=self.dtype, device=labels.device)
+        self._train_mode()
+        for step in range(steps):
+            batch = slice(step * bs, (step + 1) * bs)
+            losses = self._losses(images[:, batch], labels[:, batch], [m[:, batch] for m in masks])
+            self.optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            self.optimizer.step()
+            total += losses.detach()
+        return total / steps
+
+    def _epoch(self, train, epoch):
+        draws = [epoch_draws(train, run, epoch, self.settings.batch_size, self.dropouts) for run in self.runs]
+        images = torch.stack([d[0] for d in draws])  # [K, used, 3, 32, 32] uint8
+        labels = torch.stack([d[1] for d in draws])
+        # scaled keep-masks [K, used, features] per dropout layer: 0 or 1/(1-p)
+        masks = [
+            torch.stack([d[2][j] for d in draws]).to(self.dtype) / (1 - p) for j, (p, _) in enumerate(self.dropouts)
+        ]
+        return images, labels, masks
+
+    def momentum(self):
+        """Per parameter (optimizer order): the stacked momentum buffer, or None before the first step."""
+        return [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in self.parameters()]
+
+    def load_momentum(self, states):
+        """Momentum buffers from K single-model SGD state dicts (a missing buffer counts as
+        zero, which is what SGD's first step does without one)."""
+        for i, p in enumerate(self.parameters()):
+            bufs = [s["state"].get(i, {}).get("momentum_buffer") for s in states]
+            if all(b is None for b in bufs):
+                continue
+            shape = p.shape[1:] if self.size > 1 else p.shape
+            bufs = [torch.zeros(shape, dtype=p.dtype, device=p.device) if b is None else b.to(p) for b in bufs]
+            self.optimizer.state[p]["momentum_buffer"] = self._stack(bufs)
+
+    def single_state(self, k):
+        """Model k's (state_dict, single-model SGD state_dict): the checkpoint format."""
+        model = self.model(k)
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=self.lr, momentum=self.settings.momentum, weight_decay=self.settings.weight_decay
+        )
+        for p, buf in zip(model.parameters(), self.momentum()):
+            if buf is not None:
+                optimizer.state[p]["momentum_buffer"] = (buf[k] if self.size > 1 else buf).detach().clone()
+        return {n: t.detach().clone() for n, t in model.state_dict().items()}, optimizer.state_dict()
+
+    def _set_momentum(self, bufs):
+        for p, buf in zip(self.parameters(), bufs):
+            if buf is not None:
+                self.optimizer.state[p]["momentum_buffer"] = buf.to(p).clone()
+
+    def all_finite(self):
+        return all(bool(torch.isfinite(p).all()) for p in self.parameters())
+
+
+class Single(Trainer):
+    """One model, called as a module (the fast path on CPUs)."""
+
+    def __init__(self, models, runs, settings, lr):
+        self.module = models[0]
+        self.dtype = next(self.module.parameters()).dtype
+        super().__init__(models, runs, settings, lr)
+        self._mask_modules = [self.module.get_submodule(n) for n in self.dropout_names]
+
+    def parameters(self):
+        return list(self.module.parameters())
+
+    def _stack(self, bufs):
+        return bufs[0]
+
+    def _train_mode(self):
+        self.module.train()
+
+    def _losses(self, images, labels, masks):
+        for module, mask in zip(self._mask_modules, masks):
+            module.mask = mask[0]
+        logits = self.module(model_input(images[0], self.dtype))
+        return per_sample_loss(self.settings.loss, logits, labels[0]).mean().reshape(1)
+
+    def model(self, k):
+        assert k == 0
+        return self.module
+
+    def flat_params(self, k):
+        return torch.cat([p.detach().reshape(-1) for p in self.module.parameters()])
+
+    def state_dict(self):
+        return {"model": self.module.state_dict(), "momentum": self.momentum()}
+
+    def load_state_dict(self, state):
+        self.module.load_state_dict(state["model"])
+        self._set_momentum(state["momentum"])
+
+
+class Stacked(Trainer):
+    """K models as stacked tensors, the forward pass vmapped over them (GPUs)."""
+
+    def __init__(self, models, runs, settings, lr):
+        self.template = models[0]
+        params, buffers = stack_module_state(models)
+        self.params = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
+        masks = {f"{n}.mask" for n, m in self.template.named_modules() if isinstance(m, MaskedDropout)}
+        self.buffers = {n: b for n, b in buffers.items() if n not in masks}
+        self.dtype = next(iter(self.params.values())).dtype
+        super().__init__(models, runs, settings, lr)
+        self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
+        self._scratch = None
+
+    def parameters(self):
+        return list(self.params.values())
+
+    def _stack(self, bufs):
+        return torch.stack(bufs)
+
+    def _train_mode(self):
+        self.template.train()
+
+    def _losses(self, images, labels, masks):
+        def one(params, buffers, x, y):
+            logits = functional_call(self.template, (params, buffers), (x,))
+            return per_sample_loss(self.settings.loss, logits, y).mean()
+
+        buffers = {**self.buffers, **dict(zip(self._mask_keys, masks))}
+        return vmap(one)(self.params, buffers, normalize(images, self.dtype), labels)
+
+    def model(self, k):
+        """Model k as a module (a scratch copy of the template, for evaluation)."""
+        if self._scratch is None:
+            self._scratch = copy.deepcopy(self.template)
+        with torch.no_grad():
+            for name, p in self._scratch.named_parameters():
+                p.copy_(self.params[name][k])
+            for name, b in self._scratch.named_buffers():
+                if name in self.buffers:
+                    b.copy_(self.buffers[name][k])
+        return self._scratch
+
+    def flat_params(self, k):
+        return torch.cat([p[k].detach().reshape(-1) for p in self.params.values()])
+
+    def state_dict(self):
+        return {"params": {n: p.detach() for n, p in self.params.items()}, "buffers": self.buffers,
+                "momentum": self.momentum()}  # fmt: skip
+
+    def load_state_dict(self, state):
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(state["params"][name])
+            for name, b in self.buffers.items():
+                b.copy_(state["buffers"][name])
+        self._set_momentum(state["momentum"])
