@@ -233,3 +233,23 @@ def landscape_image_params():
         "test": land["test_images"],
         "train": land["train_images"],
     }
+
+
+# ---------------------------------------------------------------- fig1 helpers
+
+
+def fig1_seeds():
+    """Seeds of the Fig. 1 replicates, in the order of the seed-major inputs (one today: train.seed)."""
+    return [config["train"]["seed"]]
+
+
+def fig1_labels():
+    """What Fig. 1's titles name: learning rates, model, loss and evaluation set."""
+    return {
+        "main_lr": config["main"]["lr"],
+        "sub_lr": config["subpath"]["lr"],
+        "arch": config["model"]["arch"],
+        "loss": config["model"]["loss"],
+        "eval_set": config["data"]["eval_set"],
+        "eval_limit": config["data"]["eval_limit"],
+    }

@@ -1,15 +1,24 @@
-# Fig. 1: main-path learning curves and subpath heat maps, plus the summary table.
+# Fig. 1: main-path learning curves, subpath heat maps and final losses, plus the
+# summary table and the verdict. input.main and input.sub are seed-major; the
+# scripts split them with params.seeds (latedecay.plots.fig1_summary).
 
 
 rule fig1_summary:
     input:
+        main=main_outputs("metrics.json"),
         sub=subpath_outputs("metrics.json"),
     output:
         csv=report(
             "results/fig1_summary.csv",
             caption="../report/fig1_summary.rst",
             category="Fig. 1 CIFAR-10",
-            labels={"table": "final losses per decay epoch"},
+            labels={"table": "final losses per seed and decay epoch"},
+        ),
+        verdict=report(
+            "results/fig1_verdict.json",
+            caption="../report/fig1_verdict.rst",
+            category="Fig. 1 CIFAR-10",
+            labels={"table": "verdict: plateau and late-decay statistics"},
         ),
     log:
         "logs/fig1_summary/fig1_summary.log",
@@ -17,8 +26,9 @@ rule fig1_summary:
     conda:
         "../../envs/plot.yaml"
     params:
+        seeds=fig1_seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
-        final_window=config["fig1"]["final_window"],
+        options=config["fig1"],
     script:
         "../scripts/summarize_fig1.py"
 
@@ -40,16 +50,9 @@ rule fig1:
     conda:
         "../../envs/plot.yaml"
     params:
+        seeds=fig1_seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
-        main_lr=config["main"]["lr"],
-        sub_lr=config["subpath"]["lr"],
-        arch=config["model"]["arch"],
-        loss=config["model"]["loss"],
-        eval_set=config["data"]["eval_set"],
-        eval_limit=config["data"]["eval_limit"],
-        smooth_epochs=config["fig1"]["smooth_epochs"],
-        heatmap_train=config["fig1"]["heatmap_train"],
-        log_color=config["fig1"]["log_color"],
-        final_window=config["fig1"]["final_window"],
+        options=config["fig1"],
+        labels=fig1_labels(),
     script:
         "../scripts/plot_fig1.py"

@@ -1,33 +1,15 @@
-"""Rule fig1: figures/fig1.pdf from the main-path and subpath metrics."""
+"""Rule fig1: figures/fig1.pdf from the main-path and subpath metrics of every seed."""
 
 from latedecay.io import script_logging
-from latedecay.nn.summary import load_main_path, load_subpaths
 from latedecay.plots import style
 from latedecay.plots.fig1 import make_figure
+from latedecay.plots.fig1_summary import Settings, analyze, load_runs
 
 with script_logging(snakemake.log[0]) as log:
     p = snakemake.params
-    main = load_main_path(snakemake.input.main)
-    subs = load_subpaths(snakemake.input.sub, p.decay_epochs)
-    log.info(
-        "main path: %d epochs, %d evaluations; %d subpaths",
-        len(main["epochs"]),
-        len(main["eval"]["epoch"]),
-        len(subs),
-    )
-    fig = make_figure(
-        main,
-        subs,
-        main_lr=p.main_lr,
-        sub_lr=p.sub_lr,
-        arch=p.arch,
-        loss=p.loss,
-        eval_set=p.eval_set,
-        eval_limit=p.eval_limit,
-        log_color=p.log_color,
-        smooth_epochs=p.smooth_epochs,
-        heatmap_train=p.heatmap_train,
-        final_window=p.final_window,
-    )
-    style.save(fig, snakemake.output.pdf)
-    log.info("wrote %s", snakemake.output.pdf)
+    settings = Settings.from_params(p.options, p.labels)
+    runs = load_runs(snakemake.input.main, snakemake.input.sub, p.seeds, p.decay_epochs)
+    log.info("%d seeds, %d subpaths each", len(runs.seeds), len(runs.decay_epochs))
+    table, verdict = analyze(runs, settings)
+    style.save(make_figure(runs, table, verdict, settings), snakemake.output.pdf)
+    log.info("wrote %s; verdict: %s", snakemake.output.pdf, verdict["verdict"])

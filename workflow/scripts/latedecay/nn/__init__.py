@@ -5,6 +5,6 @@ subset and evaluation set), ``data`` (normalization, prepared sets on the device
 ``augment`` (batched crop/flip on the device), ``models``, ``losses``, ``rng``
 (per-epoch seeds), ``evaluate``, ``checkpoint`` (checkpoints and resume states),
 ``engine`` (one loop for main path and subpaths), ``packed`` (several subpaths in one
-process with torch.func), ``job`` (one Snakemake job end to end), ``summary`` (Fig. 1
-curves from the metrics files).
+process with torch.func), ``job`` (one Snakemake job end to end). Fig. 1's analysis
+of the metrics files lives in ``latedecay.plots.fig1_summary``.
 """

@@ -1,18 +1,24 @@
-"""Fig. 1: main-path learning curves (a) and subpath loss heat maps (b, c).
+"""Fig. 1: main-path learning curves (a), subpath loss heat maps (b, c), final losses (d), the verdict.
 
-Inputs are the curves of ``latedecay.nn.summary`` (``load_main_path``,
-``load_subpaths``).
+Inputs are the tidy frames of ``fig1_summary.Runs`` and what ``fig1_summary.analyze``
+makes of them, so the figure shows the numbers of results/fig1_summary.csv and
+fig1_verdict.json. Curves are seed means with a band spanning the seeds; heat maps
+show the seed mean; error bars in (d) are the table's 95% intervals over seeds.
 """
 
 import logging
+import textwrap
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
 from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
-from latedecay.nn.summary import summarize
+from latedecay import stats
 from latedecay.plots import style
+from latedecay.plots.fig1_summary import per_seed_rows
 
 log = logging.getLogger("latedecay.fig1")
 
@@ -23,16 +29,18 @@ TEST_SETS = {
     "test": "the official CIFAR-10 test split",
     "train_rest": "the CIFAR-10 training images outside the training subset",
 }
-TRAIN, TEST = "C0", "C3"
+TRAIN, TEST, MAIN_REF = "C0", "C3", "0.45"
 
 
 def rolling_mean(values, window):
     """Trailing rolling mean; the first ``window - 1`` points average what exists so far."""
-    values = np.asarray(values, dtype=float)
-    csum = np.concatenate([[0.0], np.cumsum(values)])
-    idx = np.arange(1, len(values) + 1)
-    lo = np.maximum(idx - window, 0)
-    return (csum[idx] - csum[lo]) / (idx - lo)
+    return pd.Series(values, dtype=float).rolling(window, min_periods=1).mean().to_numpy()
+
+
+def smoothed(batch, window, by):
+    """``batch`` with its train_batch_loss replaced by the trailing rolling mean within each ``by`` group."""
+    loss = batch.groupby(by, sort=False)["train_batch_loss"].transform(lambda v: rolling_mean(v, window))
+    return batch.assign(train_batch_loss=loss)
 
 
 def cell_edges(centers):
@@ -44,21 +52,17 @@ def cell_edges(centers):
     return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
 
 
-def subpath_series(sub, quantity, smooth):
-    """(epochs after decay, values) of one subpath: "batch" = smoothed mini-batch loss, else an eval key."""
+def heatmap_grid(runs, quantity, smooth):
+    """Seed-mean grid: rows = decay epochs, columns = epochs after the decay; NaN where a row has no value.
+
+    ``quantity`` is "batch" (smoothed mini-batch loss) or an evaluation metric.
+    """
     if quantity == "batch":
-        return sub["epochs"], rolling_mean(sub["train_batch_loss"], smooth)
-    return sub["eval"]["epoch"], sub["eval"][quantity]
-
-
-def heatmap_grid(subs, quantity, smooth):
-    """Rows = subpaths (by decay epoch), columns = union of their epochs; NaN where a row has no value."""
-    series = [subpath_series(s, quantity, smooth) for s in subs]
-    x = np.unique(np.concatenate([e for e, _ in series])) if series else np.array([], dtype=int)
-    z = np.full((len(subs), len(x)), np.nan)
-    for row, (epochs, values) in enumerate(series):
-        z[row, np.searchsorted(x, epochs)] = values
-    return x, np.array([s["decay_epoch"] for s in subs]), z
+        frame, quantity = smoothed(runs.sub_batch, smooth, ["seed", "decay_epoch"]), "train_batch_loss"
+    else:
+        frame = runs.sub_eval
+    grid = frame.pivot_table(index="decay_epoch", columns="epoch", values=quantity, aggfunc="mean", dropna=False)
+    return grid.columns.to_numpy(), grid.index.to_numpy(), grid.to_numpy(dtype=float)
 
 
 def shared_norm(grids, log_scale):
@@ -73,37 +77,50 @@ def shared_norm(grids, log_scale):
     return colors.LogNorm(lo, hi) if log_scale else colors.Normalize(lo, hi)
 
 
-def plot_main(ax_loss, ax_acc, main, decay_epochs, smooth):
-    ev = main["eval"]
-    ax_loss.plot(main["epochs"], main["train_batch_loss"], color=TRAIN, alpha=0.25, lw=0.6)
-    ax_loss.plot(
-        main["epochs"],
-        rolling_mean(main["train_batch_loss"], smooth),
-        color=TRAIN,
-        label=f"train, mini-batch (rolling mean {smooth} ep.)",
-    )
-    ax_loss.plot(ev["epoch"], ev["train_loss"], color=TRAIN, ls="--", label="train, full pass")
-    ax_loss.plot(ev["epoch"], ev["test_loss"], color=TEST, label="test, full pass")
+def seed_band(runs):
+    """seaborn errorbar over seeds: their full range (none with one seed)."""
+    return ("pi", 100) if len(runs.seeds) > 1 else None
+
+
+def main_curves(runs, smooth):
+    """Tidy frame (seed, epoch, curve, loss) of panel (a)."""
+    batch = smoothed(runs.main_batch, smooth, "seed").rename(columns={"train_batch_loss": "loss"})
+    ev = runs.main_eval
+    parts = [
+        batch.assign(curve=f"train, mini-batch (rolling mean {smooth} ep.)"),
+        ev.rename(columns={"train_loss": "loss"}).assign(curve="train, full pass"),
+        ev.rename(columns={"test_loss": "loss"}).assign(curve="test, full pass"),
+    ]
+    return pd.concat([p[["seed", "epoch", "curve", "loss"]] for p in parts], ignore_index=True)
+
+
+def plot_main(ax_loss, ax_acc, runs, smooth):
+    raw = runs.main_batch.groupby("epoch")["train_batch_loss"].mean()
+    ax_loss.plot(raw.index, raw.to_numpy(), color=TRAIN, alpha=0.25, lw=0.6)
+    curves = main_curves(runs, smooth)
+    sns.lineplot(
+        data=curves, x="epoch", y="loss", hue="curve", style="curve", ax=ax_loss, errorbar=seed_band(runs),
+        palette=[TRAIN, TRAIN, TEST], dashes=["", (4, 2), ""],
+    )  # fmt: skip
     ax_loss.set_yscale("log")
+    decays = list(runs.decay_epochs)
     # Mark the branch points of the subpaths on the epoch axis.
     ax_loss.plot(
-        decay_epochs,
-        np.zeros(len(decay_epochs)),
-        "^",
-        color="0.3",
-        ms=4,
-        clip_on=False,
-        transform=ax_loss.get_xaxis_transform(),
-        label="decay epochs (subpaths)",
-    )
-    ax_loss.legend(frameon=True, framealpha=0.85, loc="upper right", fontsize="small")
+        decays, np.zeros(len(decays)), "^", color="0.3", ms=4, clip_on=False,
+        transform=ax_loss.get_xaxis_transform(), label="decay epochs (subpaths)",
+    )  # fmt: skip
+    ax_loss.legend(frameon=True, framealpha=0.85, loc="upper right", fontsize="small", title=None)
     ax_loss.tick_params(labelbottom=False)
-    ax_acc.plot(ev["epoch"], ev["train_acc"], color=TRAIN, ls="--", label="train")
-    ax_acc.plot(ev["epoch"], ev["test_acc"], color=TEST, label="test")
-    ax_acc.set_ylabel("accuracy")
+    ax_loss.set_xlabel("")
+    acc = runs.main_eval.melt(["seed", "epoch"], ["train_acc", "test_acc"], var_name="set", value_name="accuracy")
+    acc["set"] = acc["set"].str.removesuffix("_acc")
+    sns.lineplot(
+        data=acc, x="epoch", y="accuracy", hue="set", style="set", ax=ax_acc, errorbar=seed_band(runs),
+        palette=[TRAIN, TEST], dashes=[(4, 2), ""],
+    )  # fmt: skip
     ax_acc.set_xlabel("epoch")
     ax_acc.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    ax_acc.legend(frameon=False, ncols=2)
+    ax_acc.legend(frameon=False, ncols=2, title=None)
 
 
 def plot_heatmap(ax, grid, norm):
@@ -122,17 +139,29 @@ def plot_heatmap(ax, grid, norm):
     return mesh
 
 
-def plot_final(ax, rows):
-    """Final test loss per subpath beside heat map (c): the paper's claim at a glance."""
-    k = max((r["n_evals"] for r in rows), default=0)
-    ax.set_xlabel(f"final test loss\n(mean of last {k} evals)")
+def t_interval(values):
+    """Panel (d)'s error bars: the summary table's Student-t 95% interval over seeds."""
+    return stats.mean_ci(values)[1]
+
+
+def plot_final(ax, runs, table, verdict, k):
+    """(d) final test loss per decay epoch beside the main path's own after as many epochs."""
+    ax.set_xlabel(f"test loss (mean of last {k} evals)")
     ax.tick_params(labelleft=False)
     ax.tick_params(axis="x", labelrotation=45)
-    if not rows:
+    rows = per_seed_rows(table)
+    if rows.empty:
         return
-    ax.plot([r["test_loss"] for r in rows], [r["decay_epoch"] for r in rows], "o-", color=TEST, ms=3)
-    rho = rows[0]["spearman_rho"]
-    ax.set_title("Spearman $\\rho$: < 3 subpaths" if np.isnan(rho) else f"Spearman $\\rho$ = {rho:.2f}")
+    both = rows.melt(["seed", "decay_epoch"], ["test_loss", "main_test_loss"], var_name="run", value_name="loss")
+    both["run"] = both["run"].map({"test_loss": "subpath, final", "main_test_loss": "main path, same epoch"})
+    sns.lineplot(
+        data=both.astype({"loss": float, "decay_epoch": float}), x="loss", y="decay_epoch", hue="run",
+        orient="y", marker="o", ms=3, err_style="bars", ax=ax, palette=[TEST, MAIN_REF],
+        errorbar=t_interval if len(runs.seeds) > 1 else None,
+    )  # fmt: skip
+    ax.legend(frameon=False, title=None, loc="upper left", fontsize="x-small")
+    rho, p = verdict.get("spearman_rho"), verdict.get("spearman_p")
+    ax.set_title("Spearman $\\rho$: n/a" if rho is None else f"Spearman $\\rho$ = {rho:.2f}, p = {p:.2g}")
     ax.locator_params(axis="x", nbins=3)
 
 
@@ -141,52 +170,46 @@ def test_set_label(eval_set, eval_limit):
     return f"test loss on {where}" + (f", first {eval_limit} images" if eval_limit else "")
 
 
-def titles(heatmap_train, main_lr, sub_lr, arch, test_label):
-    train_kind = "mini-batch, train mode" if heatmap_train == "batch" else "full pass"
-    head = f"{ARCH_NAMES.get(arch, arch)} on CIFAR-10; main path LR {main_lr:g}; subpaths LR {sub_lr:g}"
+def titles(settings, n_seeds):
+    train_kind = "mini-batch, train mode" if settings.heatmap_train == "batch" else "full pass"
+    s = settings
+    seeds = f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
+    head = f"{ARCH_NAMES.get(s.arch, s.arch)} on CIFAR-10; main path LR {s.main_lr:g}; subpaths LR {s.sub_lr:g}"
     return (
-        f"{head}\n{test_label}",
-        [f"(a) main path, LR {main_lr:g}", f"(b) train loss ({train_kind})", "(c) test loss (full pass)"],
+        f"{head}; {seeds}\n{test_set_label(s.eval_set, s.eval_limit)}",
+        [
+            f"(a) main path, LR {s.main_lr:g}",
+            f"(b) train loss ({train_kind})",
+            "(c) test loss (full pass)",
+            "(d) final test loss",
+        ],
     )
 
 
-def make_figure(
-    main,
-    subs,
-    *,
-    main_lr,
-    sub_lr,
-    arch,
-    loss,
-    eval_set,
-    eval_limit,
-    log_color,
-    smooth_epochs,
-    heatmap_train,
-    final_window,
-):
-    """Build Fig. 1; ``heatmap_train`` is "batch" (smoothed mini-batch loss) or "eval" (full pass)."""
-    train_quantity = "batch" if heatmap_train == "batch" else "train_loss"
-    grids = [heatmap_grid(subs, q, smooth_epochs) for q in (train_quantity, "test_loss")]
-    norm = shared_norm([g[2] for g in grids], log_color)
-    suptitle, panel_titles = titles(
-        heatmap_train, main_lr, sub_lr, arch, test_set_label(eval_set, eval_limit)
-    )
+def make_figure(runs, table, verdict, settings):
+    """Build Fig. 1 from ``Runs`` and ``analyze``'s table and verdict; ``settings`` a ``fig1_summary.Settings``."""
+    train_quantity = "batch" if settings.heatmap_train == "batch" else "train_loss"
+    grids = [heatmap_grid(runs, q, settings.smooth_epochs) for q in (train_quantity, "test_loss")]
+    norm = shared_norm([g[2] for g in grids], settings.log_color)
+    suptitle, panel_titles = titles(settings, len(runs.seeds))
     with style.context():
-        fig = Figure(figsize=(12.5, 4), layout="constrained")
-        gs = GridSpec(2, 4, figure=fig, height_ratios=[3, 1], width_ratios=[1.15, 1, 1, 0.3])
+        fig = Figure(figsize=(14, 4.6), layout="constrained")
+        gs = GridSpec(2, 4, figure=fig, height_ratios=[3, 1], width_ratios=[1.15, 1, 1, 0.55])
         ax_loss, ax_acc = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[1, 0], sharex=fig.axes[0])
-        plot_main(ax_loss, ax_acc, main, [s["decay_epoch"] for s in subs], smooth_epochs)
-        ax_loss.set_ylabel(LOSS_NAMES.get(loss, loss))
+        plot_main(ax_loss, ax_acc, runs, settings.smooth_epochs)
+        ax_loss.set_ylabel(LOSS_NAMES.get(settings.loss, settings.loss))
         ax_b = fig.add_subplot(gs[:, 1])
         ax_c = fig.add_subplot(gs[:, 2], sharey=ax_b)
         meshes = [plot_heatmap(ax, g, norm) for ax, g in zip((ax_b, ax_c), grids)]
         ax_c.set_ylabel("")
         ax_c.tick_params(labelleft=False)
-        plot_final(fig.add_subplot(gs[:, 3], sharey=ax_b), summarize(subs, final_window))
+        ax_d = fig.add_subplot(gs[:, 3], sharey=ax_b)
+        plot_final(ax_d, runs, table, verdict, settings.final_window)
         for ax, title in zip((ax_loss, ax_b, ax_c), panel_titles):
             ax.set_title(title)
+        ax_d.set_title(f"{panel_titles[3]}\n{ax_d.get_title()}")
         if meshes[0] is not None:
-            fig.colorbar(meshes[0], ax=fig.axes[2:], label=LOSS_NAMES.get(loss, loss), shrink=0.9)
-        fig.suptitle(suptitle, fontsize=9)
+            fig.colorbar(meshes[0], ax=[ax_b, ax_c], label=LOSS_NAMES.get(settings.loss, settings.loss), shrink=0.9)
+        wrapped = textwrap.fill(f"Verdict: {verdict['verdict']}", 190)
+        fig.suptitle(f"{suptitle}\n{wrapped}", fontsize=9)
     return fig
