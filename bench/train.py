@@ -1,8 +1,9 @@
 """Training throughput: the engine against a loop written the way the authors' code trains.
 
 Reference: torchvision transforms on PIL images (RandomCrop(32, padding=4), RandomHorizontalFlip,
-ToTensor, Normalize) + DataLoader(shuffle, drop_last) + loss.item() every step. Engine:
-latedecay.nn.engine.train_epoch (uint8 data on the device, batched crop/flip, no host sync).
+ToTensor, Normalize) + DataLoader(shuffle, drop_last) + nn.Dropout + loss.item() every step.
+Engine: latedecay.nn.trainer.Trainer.train_epoch (uint8 data on the device, batched crop/flip,
+keyed dropout masks, no host sync).
 Same model (vgg_small by default), data, batch size and optimizer, in one process, in
 blocks ordered engine, reference, reference, engine. Writes JSON (--out) and prints it.
 
@@ -31,7 +32,9 @@ from latedecay.io import save_json  # noqa: E402
 from latedecay.nn import engine  # noqa: E402
 from latedecay.nn.data import MEAN, STD, Split  # noqa: E402
 from latedecay.nn.losses import per_sample_loss  # noqa: E402
-from latedecay.nn.models import build_model  # noqa: E402
+from latedecay.nn.models import MaskedDropout, build_model  # noqa: E402
+from latedecay.nn.settings import TrainSettings  # noqa: E402
+from latedecay.nn.trainer import Run, Trainer  # noqa: E402
 from latedecay.nn.prepare import subset_indices  # noqa: E402
 from latedecay.nn.cifar import read_split  # noqa: E402
 
@@ -73,6 +76,15 @@ def reference_epoch(model, optimizer, loader, device, loss_name):
     return running / len(loader)
 
 
+def authors_dropout(model):
+    """The reference keeps torch's own dropout (masks drawn from the global RNG)."""
+    for name, module in list(model.named_modules()):
+        if isinstance(module, MaskedDropout):
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent), child, torch.nn.Dropout(module.p))
+    return model
+
+
 def cpu_model():
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
@@ -107,21 +119,22 @@ def main():
     device = torch.device(args.device)
     images, labels, source = load_images(args.data, args.per_class)
     n_used = (len(labels) // args.batch_size) * args.batch_size
-    spec = engine.Spec("main", 7, 0.1, 0.9, 1e-4, args.batch_size, "mse", 1, 1, 1)
-    models = {}
-    for name in ("engine", "reference"):
-        torch.manual_seed(7)
-        model = build_model(args.arch)
-        model = engine.place(model, device) if name == "engine" else model.to(device)
-        models[name] = (model, engine.make_optimizer(model, spec))
+    settings = TrainSettings(arch=args.arch, loss="mse", eval_augment=False, batch_size=args.batch_size,
+                             momentum=0.9, weight_decay=1e-4, eval_every=1, snapshot_every=1, resume_every=1,
+                             device=args.device, threads=args.threads)  # fmt: skip
+    torch.manual_seed(7)
+    trainer = Trainer.create([engine.place(build_model(args.arch), device)], [Run(7, "main")], settings, 0.1)
+    torch.manual_seed(7)
+    reference = authors_dropout(build_model(args.arch)).to(device)
+    reference_opt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     train = Split(torch.from_numpy(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
     transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
                                     transforms.ToTensor(), transforms.Normalize(MEAN, STD)])  # fmt: skip
     loader = DataLoader(PILDataset(images, labels, transform), batch_size=args.batch_size, shuffle=True,
                         drop_last=True, pin_memory=device.type == "cuda")  # fmt: skip
     runs = {
-        "engine": lambda e: engine.train_epoch(*models["engine"], train, spec, e).item(),
-        "reference": lambda e: reference_epoch(*models["reference"], loader, device, "mse"),
+        "engine": lambda e: trainer.train_epoch(train, e).item(),
+        "reference": lambda e: reference_epoch(reference, reference_opt, loader, device, "mse"),
     }
     # Blocks in ABBA order so slow drifts of a shared machine hit both; a block's first epoch
     # warms up and is not counted. (Alternating every epoch made the engine's epochs 10x

@@ -16,17 +16,21 @@ from latedecay.io import load_json, load_torch
 from latedecay.nn.models import build_model
 
 
-def targets(decays, main_end):
-    return [f"results/sub/decay{d}/metrics.json" for d in decays] + [f"results/main/epoch{main_end}/snapshots.pt"]
+def targets(decays, main_end, seed=7):
+    return [f"results/seed{seed}/sub/decay{d}/metrics.json" for d in decays] + [
+        f"results/seed{seed}/main/epoch{main_end}/snapshots.pt"
+    ]
 
 
 def test_packs_replace_single_subpath_jobs(tmp_path):
     extra = tmp_path / "pack.yaml"
-    extra.write_text(yaml.safe_dump({"subpath": {"pack": 4}}))
-    jobs = planned_jobs("--configfile", extra, "--directory", tmp_path, *targets(range(2000, 3001, 100), 3000))
+    extra.write_text(yaml.safe_dump({"subpath": {"pack": 4}, "replicates": {"seeds": [7, 8]}}))
+    wanted = targets(range(2000, 3001, 100), 3000) + targets(range(2000, 3001, 100), 3000, seed=8)
+    jobs = planned_jobs("--configfile", extra, "--directory", tmp_path, *wanted)
     packs = {rule: n for rule, n in jobs.items() if rule.startswith("train_subpath")}
-    # 11 decay epochs in packs of 4: 2000-2300, 2400-2700, 2800-3000
-    assert packs == {"train_subpath_pack2000": 1, "train_subpath_pack2400": 1, "train_subpath_pack2800": 1}
+    # per seed, 11 decay epochs in packs of 4: 2000-2300, 2400-2700, 2800-3000
+    assert packs == {f"train_subpath_seed{s}_pack{d}": 1 for s in (7, 8) for d in (2000, 2400, 2800)}
+    assert jobs["train_main"] == 60 and jobs["init_main"] == 2
 
 
 @pytest.fixture(scope="module")
@@ -38,44 +42,50 @@ def tiny_run(tmp_path_factory):
 
 
 def test_tiny_run_outputs_follow_the_contract(tiny_run):
-    main = [load_json(tiny_run / f"results/main/epoch{e}/metrics.json") for e in (0, 2, 4)]
+    main = [load_json(tiny_run / f"results/seed7/main/epoch{e}/metrics.json") for e in (0, 2, 4)]
     assert [(m["start_epoch"], m["end_epoch"]) for m in main] == [(0, 0), (0, 2), (2, 4)]
     assert main[2]["epochs"] == [3, 4] and main[2]["eval"]["epoch"] == [3, 4] and len(main[2]["train_batch_loss"]) == 2
-    sub = load_json(tiny_run / "results/sub/decay4/metrics.json")
-    assert (sub["path"], sub["decay_epoch"], sub["epochs"], sub["device"]) == ("decay4", 4, [1, 2], "cpu")
+    sub = load_json(tiny_run / "results/seed7/sub/decay4/metrics.json")
+    assert (sub["path"], sub["seed"], sub["decay_epoch"], sub["epochs"], sub["device"]) == ("decay4", 7, 4, [1, 2], "cpu")
     assert set(sub["eval"]) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc"}
-    snaps = load_torch(tiny_run / "results/sub/decay4/snapshots.pt")
+    snaps = load_torch(tiny_run / "results/seed7/sub/decay4/snapshots.pt")
     assert snaps["epochs"].tolist() == [1, 2] and snaps["params"].shape == (2, 1_250_634)
-    ckpt = load_torch(tiny_run / "results/sub/decay4/checkpoint.pt")
-    assert ckpt["epoch"] == 2 and ckpt["decay_epoch"] == 4 and "torch" in ckpt["rng"]
+    ckpt = load_torch(tiny_run / "results/seed7/sub/decay4/checkpoint.pt")
+    assert (ckpt["epoch"], ckpt["decay_epoch"], ckpt["seed"]) == (2, 4, 7) and "keyed" in ckpt["rng_scheme"]
     data = load_torch(tiny_run / "results/data/train.pt")
     assert data["images"].shape == (100, 3, 32, 32) and data["split"] == "train"
     assert load_torch(tiny_run / "results/data/eval.pt")["images"].shape == (500, 3, 32, 32)
     assert "md5 differs" in (tiny_run / "logs/download_cifar/download_cifar.log").read_text()
-    assert "images/s" in (tiny_run / "logs/train_main/epoch4.log").read_text()
-    assert not list((tiny_run / "results").glob(".resume/*/*.pt"))  # deleted on success
+    assert "images/s" in (tiny_run / "logs/train_main/seed7/epoch4.log").read_text()
+    assert not list((tiny_run / "results").rglob(".resume/**/*.pt"))  # deleted on success
     # a subpath starts from the main checkpoint it names: its first snapshot moved away from it
-    main4 = load_torch(tiny_run / "results/main/epoch4/snapshots.pt")["params"][-1]
+    main4 = load_torch(tiny_run / "results/seed7/main/epoch4/snapshots.pt")["params"][-1]
     assert not torch.equal(main4, snaps["params"][0])
 
 
-def test_pack_job_through_snakemake_writes_per_decay_files(tiny_run, tmp_path):
+def test_pack_job_through_snakemake_equals_single_jobs(tiny_run, tmp_path):
+    """float32, dropout on: a pack of the tiny preset's two subpaths ends within round-off
+    (1e-4 relative) of the single-run jobs, in the same per-decay files."""
     workdir = tmp_path / "packed"
     shutil.copytree(tiny_run, workdir)  # main path and metadata included: only the pack job runs
     extra = workdir / "pack.yaml"
     extra.write_text(yaml.safe_dump({"subpath": {"pack": 2}}))
     proc = run_snakemake("-c2", *targets([2, 4], 4), "--configfile", "presets/tiny.yaml", extra, "--directory", workdir)
-    assert "train_subpath_pack2" in proc.stdout + proc.stderr and "train_main" not in proc.stdout + proc.stderr
+    assert "train_subpath_seed7_pack2" in proc.stdout + proc.stderr and "train_main" not in proc.stdout + proc.stderr
     for decay in (2, 4):
-        m = load_json(workdir / f"results/sub/decay{decay}/metrics.json")
+        m = load_json(workdir / f"results/seed7/sub/decay{decay}/metrics.json")
         assert (m["path"], m["decay_epoch"], m["epochs"]) == (f"decay{decay}", decay, [1, 2])
         assert m["eval"]["epoch"] == [1, 2]
-        ckpt = load_torch(workdir / f"results/sub/decay{decay}/checkpoint.pt")
+        ckpt = load_torch(workdir / f"results/seed7/sub/decay{decay}/checkpoint.pt")
         assert (ckpt["epoch"], ckpt["decay_epoch"]) == (2, decay)
-        snaps = load_torch(workdir / f"results/sub/decay{decay}/snapshots.pt")
+        snaps = load_torch(workdir / f"results/seed7/sub/decay{decay}/snapshots.pt")
         assert snaps["params"].shape == (2, 1_250_634)
         assert torch.equal(snaps["params"][-1], parameters_of(ckpt["model"]))
-    assert not list((workdir / "results").glob(".resume/*/*.pt"))
+        alone = load_torch(tiny_run / f"results/seed7/sub/decay{decay}/checkpoint.pt")["model"]
+        for name, value in alone.items():
+            gap = float((ckpt["model"][name] - value).abs().max() / value.abs().max())
+            assert 0 <= gap <= 1e-4, (decay, name, gap)
+    assert not list((workdir / "results").rglob(".resume/**/*.pt"))
 
 
 def parameters_of(state):

@@ -238,11 +238,6 @@ def landscape_image_params():
 # ---------------------------------------------------------------- fig1 helpers
 
 
-def fig1_seeds():
-    """Seeds of the Fig. 1 replicates, in the order of the seed-major inputs (one today: train.seed)."""
-    return [config["train"]["seed"]]
-
-
 def fig1_labels():
     """What Fig. 1's titles name: learning rates, model, loss and evaluation set."""
     return {

@@ -26,7 +26,7 @@ rule fig1_summary:
     conda:
         "../../envs/plot.yaml"
     params:
-        seeds=fig1_seeds(),
+        seeds=seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
         options=config["fig1"],
     script:
@@ -50,7 +50,7 @@ rule fig1:
     conda:
         "../../envs/plot.yaml"
     params:
-        seeds=fig1_seeds(),
+        seeds=seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
         options=config["fig1"],
         labels=fig1_labels(),
