@@ -1,6 +1,8 @@
 """The whole DAG on the tiny preset: every figure, the report, and exact reruns."""
 
 import csv
+import json
+import shutil
 
 import pytest
 import yaml
@@ -12,6 +14,7 @@ from conftest import REPO, run_snakemake
 FINAL = ["figures/fig1.pdf", "figures/fig2.pdf", "figures/fig3.pdf", "figures/fig4.pdf", "figures/toy_theory.pdf"]
 TABLES = ["results/fig1_summary.csv", "results/toy/summary.csv"]
 TINY = str(REPO / "presets" / "tiny.yaml")
+SEEDS = yaml.safe_load(open(TINY))["replicates"]["seeds"]
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +57,13 @@ def test_report_bundles_every_figure(tiny):
 
 def test_longer_main_path_only_adds_segments(tiny):
     jobs = plan(tiny, {"main": {"epochs": 6}})
-    assert jobs.get("train_main") == 1  # epoch 6 only: epochs 2 and 4 are kept
+    assert jobs.get("train_main") == len(SEEDS)  # epoch 6 only: epochs 2 and 4 are kept
     assert "init_main" not in jobs and "train_subpath" not in jobs and "prepare_data" not in jobs
 
 
 def test_subpath_lr_reruns_subpaths_and_what_follows(tiny):
     jobs = plan(tiny, {"subpath": {"lr": 0.02}})
-    assert jobs.get("train_subpath") == 2 and {"fig1", "fig1_summary"} <= set(jobs)
+    assert jobs.get("train_subpath") == 2 * len(SEEDS) and {"fig1", "fig1_summary"} <= set(jobs)
     assert not {"train_main", "init_main", "prepare_data"} & set(jobs)
     assert not any(rule.startswith("toy_") for rule in jobs)
 
@@ -74,6 +77,65 @@ def test_grid_resolution_reruns_only_chunks_merge_and_fig2(tiny):
 def test_one_toy_sgd_parameter_reruns_only_its_simulations(tiny):
     jobs = plan(tiny, {"toy": {"sgd": {"decay_factor": 0.2}}})
     assert jobs == {"toy_simulate": 2, "toy_theory": 1}  # late_decay, linear_late_decay
+
+
+def test_adding_a_seed_adds_only_its_training_and_the_tables(tiny):
+    jobs = plan(tiny, {"replicates": {"seeds": SEEDS + [9]}})
+    assert jobs == {"init_main": 1, "train_main": 2, "train_subpath": 2, "fig1": 1, "fig1_summary": 1}
+
+
+def test_removing_a_seed_reruns_no_training(tiny):
+    assert plan(tiny, {"replicates": {"seeds": SEEDS[:1]}}) == {"fig1": 1, "fig1_summary": 1}
+
+
+def test_several_seeds_reach_the_tables_and_the_verdict(tiny):
+    seeds = SEEDS
+    assert len(seeds) >= 2
+    with open(tiny / "results/fig1_summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {int(r["seed"]) for r in rows if r["seed"].isdigit()} == set(seeds)
+    verdict = json.loads((tiny / "results/fig1_verdict.json").read_text())
+    assert verdict["n_seeds"] == len(seeds) and verdict["verdict"]
+    for seed in seeds:
+        assert (tiny / f"results/seed{seed}/sub/decay4/checkpoint.pt").is_file()
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """The workflow's code in a scratch folder (mtimes kept), to edit without touching the repo."""
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    shutil.copy2(REPO / "Snakefile", copy)
+    shutil.copy2(REPO / "config.yaml", copy)
+    shutil.copytree(REPO / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def plan_with(copy, workdir, *args):
+    return planned_jobs("--snakefile", copy / "Snakefile", "--configfile", TINY, "--directory", workdir, *args,
+                        cwd=workdir)  # fmt: skip
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_package_code_change_reruns_exactly_the_rules_that_run_it(tiny, workflow_copy, tmp_path):
+    tiny = shutil.copytree(tiny, tmp_path / "work", symlinks=True)  # mtimes kept; the fixture stays as it was
+    assert plan_with(workflow_copy, tiny) == {}  # the copy's digests equal the repo's
+    package = workflow_copy / "workflow/scripts/latedecay"
+    edit(package / "plots/fig2.py", "import logging", "import logging\n\nUNUSED = 1")
+    assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}
+    edit(package / "nn/losses.py", '"""Per-sample losses', '"""Comment-only change. Per-sample losses')
+    assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}  # a docstring reruns nothing
+    listed = run_snakemake("--snakefile", workflow_copy / "Snakefile", "--configfile", TINY, "--directory", tiny,
+                           "--list-changes", "params", cwd=tiny).stdout  # fmt: skip
+    assert "figures/fig2.pdf" in listed and "checkpoint.pt" not in listed
+    run_snakemake("--snakefile", workflow_copy / "Snakefile", "--configfile", TINY, "--directory", tiny, "-c1",
+                  "--touch", cwd=tiny)  # fmt: skip
+    assert plan_with(workflow_copy, tiny) == {}  # --touch accepts the outputs as they are
 
 
 def test_fig1_target_plans_no_landscape_or_toy_job(tmp_path):

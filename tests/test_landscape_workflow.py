@@ -42,11 +42,11 @@ def synthetic_inputs(root):
         save_torch({"epochs": torch.tensor(epochs), "params": params, "path": "main" if decay is None else f"decay{decay}",
                     "decay_epoch": decay}, root / path)  # fmt: skip
 
-    write("results/main/epoch0/snapshots.pt", [0])
-    write("results/main/epoch2/snapshots.pt", [1, 2])
-    write("results/main/epoch4/snapshots.pt", [3, 4])
-    write("results/sub/decay2/snapshots.pt", [1, 2], decay=2)
-    write("results/sub/decay4/snapshots.pt", [1, 2], decay=4)
+    write("results/seed7/main/epoch0/snapshots.pt", [0])
+    write("results/seed7/main/epoch2/snapshots.pt", [1, 2])
+    write("results/seed7/main/epoch4/snapshots.pt", [3, 4])
+    write("results/seed7/sub/decay2/snapshots.pt", [1, 2], decay=2)
+    write("results/seed7/sub/decay4/snapshots.pt", [1, 2], decay=4)
 
 
 def overlay(root, override):

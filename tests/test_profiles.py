@@ -177,5 +177,5 @@ def test_profile_rules_exist_in_the_workflow():
 def test_snakemake_accepts_the_profiles(profile):
     args = ["--profile", "slurm"] + (["--profile", profile] if profile != "slurm" else [])
     proc = run_snakemake("-n", "--quiet", "rules", *args, "--configfile", REPO / "presets" / "tiny.yaml",
-                         "--", "results/main/epoch2/metrics.json")  # fmt: skip
+                         "--", "results/seed7/main/epoch2/metrics.json")  # fmt: skip
     assert "train_main" in proc.stdout

@@ -40,17 +40,19 @@ SITE_ENV = {  # what a user sets for their site (see profiles/slurm/profile.yaml
     "LATEDECAY_GPU_MODEL": "h200",
 }
 # Tiny preset with a 6-epoch first segment: long enough to be cancelled mid-run.
-OVERRIDE = {"main": {"epochs": 12, "segment_epochs": 6}, "subpath": {"decay_epochs": [6, 12]}}
+# One replicate: the seed axis is covered locally (test_e2e.py); here each job goes through sbatch.
+OVERRIDE = {"main": {"epochs": 12, "segment_epochs": 6}, "subpath": {"decay_epochs": [6, 12]},
+            "replicates": {"seeds": [7]}}  # fmt: skip
 TARGETS = ["figures/fig1.pdf", "results/fig1_summary.csv", "figures/fig2.pdf"]
-CANCELLED_JOB = "rule_train_main_wildcards_6"
-RESUME_FILE = "results/.resume/main/epoch6.pt"
+CANCELLED_JOB = "rule_train_main_wildcards_7_6"
+RESUME_FILE = "results/.resume/seed7/main/epoch6.pt"
 EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach SLURM
     "rule_prepare_data": 1,
-    "rule_init_main": 1,
-    "rule_train_main_wildcards_6": 2,  # cancelled, then retried
-    "rule_train_main_wildcards_12": 1,
-    "rule_train_subpath_wildcards_6": 1,
-    "rule_train_subpath_wildcards_12": 1,
+    "rule_init_main_wildcards_7": 1,
+    "rule_train_main_wildcards_7_6": 2,  # cancelled, then retried
+    "rule_train_main_wildcards_7_12": 1,
+    "rule_train_subpath_wildcards_7_6": 1,
+    "rule_train_subpath_wildcards_7_12": 1,
     "rule_landscape_pca": 1,
     "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
 })  # fmt: skip
@@ -182,7 +184,7 @@ def test_tiny_workflow_on_slurm_equals_local_and_survives_scancel(slurm_cluster,
         assert ("gres/gpu=1" in r["tres"]) == gpu, r  # --gpus=h200:1 reached SLURM
 
     # The retry resumed from the in-job state, which is gone after success.
-    train_log = (remote / "logs/train_main/epoch6.log").read_text()
+    train_log = (remote / "logs/train_main/seed7/epoch6.log").read_text()
     assert f"resuming from {RESUME_FILE} at epoch" in train_log, train_log
     assert not (remote / RESUME_FILE).exists()
 

@@ -10,7 +10,9 @@ rule init_main:
         train="results/data/train.pt",
         eval="results/data/eval.pt",
     output:
-        checkpoint=ensure("results/seed{seed}/main/epoch0/checkpoint.pt", non_empty=True),
+        checkpoint=ensure(
+            "results/seed{seed}/main/epoch0/checkpoint.pt", non_empty=True
+        ),
         metrics="results/seed{seed}/main/epoch0/metrics.json",
         snapshots="results/seed{seed}/main/epoch0/snapshots.pt",
     log:
@@ -21,7 +23,6 @@ rule init_main:
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
-        gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
         code=code("init_main.py"),
