@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from . import analysis  # noqa: E402
+from .settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIBATCH, N1  # noqa: E402
 from .experiment import load_settings  # noqa: E402
 from .models import MODEL_NAMES, flattest_radius, make_model, min_norm_point, test_loss, train_loss  # noqa: E402
 
@@ -116,18 +117,18 @@ def theory(data, phase1_factor, phase2_tol, floor):
     """Six panels: linear mixing, linear late decay, drift, Phase-II time, late decay, contrasts."""
     fig, axes = plt.subplots(2, 3, figsize=(16, 9.5), constrained_layout=True)
     _panel_linear_mixing(axes[0, 0], data, floor)
-    _panel_late(axes[0, 1], data["linear_late_decay"], analysis.linear_limit_test_loss(data["linear_late_decay"]),
+    _panel_late(axes[0, 1], data[LINEAR_LATE_DECAY], analysis.linear_limit_test_loss(data[LINEAR_LATE_DECAY]),
                 "interpolator GD reaches from $w(0)$", "1. linear: final test loss vs $T_1$")
-    _panel_drift(axes[0, 2], data["drift"])
-    _panel_phase2(axes[1, 0], data["drift"], phase1_factor, phase2_tol)
-    _panel_late(axes[1, 1], data["late_decay"], float(data["late_decay"]["mn_test"]),
+    _panel_drift(axes[0, 2], data[DRIFT])
+    _panel_phase2(axes[1, 0], data[DRIFT], phase1_factor, phase2_tol)
+    _panel_late(axes[1, 1], data[LATE_DECAY], float(data[LATE_DECAY]["mn_test"]),
                 "closed-form min-norm value", "3. reparam. late decay: final test loss vs $T_1$")
     _panel_contrast(axes[1, 2], data)
     return fig
 
 
 def _panel_linear_mixing(ax, data, floor):
-    for name, c in [("linear_label_noise", "tab:blue"), ("linear_minibatch", "tab:green"), ("linear_sde", "tab:red")]:
+    for name, c in zip(LINEAR_MIXING, ["tab:blue", "tab:green", "tab:red"]):
         d = data[name]
         s = load_settings(d)
         gap = d["rec_coupled_gap"][:, 0, :].mean(axis=-1)
@@ -192,7 +193,7 @@ def _panel_phase2(ax, d, phase1_factor, phase2_tol):
 
 
 def _panel_contrast(ax, data):
-    mb, drift, n1 = data["minibatch"], data["drift"], data["n1"]
+    mb, drift, n1 = data[MINIBATCH], data[DRIFT], data[N1]
     lr_mb = load_settings(mb)["lr"][0]
     ax.plot(mb["steps"][1:], analysis.norm_ratio(mb, 0)[1:], color="tab:green", label=f"plain mini-batch SGD, lr {lr_mb:g}: stops")
     g = [g for g in analysis.groups(drift) if np.isclose(analysis.group_value(drift, "chain_lr", g), lr_mb)]

@@ -7,9 +7,9 @@ from latedecay.io import atomic_path
 from . import analysis, figures
 from .experiment import load_settings
 from .models import make_model
+from .settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIBATCH, N1, THEORY_INPUTS
 
 COLUMNS = ["check", "experiment", "quantity", "value", "reference", "note"]
-LINEAR_MIXING = ("linear_label_noise", "linear_minibatch", "linear_sde")
 
 
 def _require(data, names):
@@ -19,15 +19,15 @@ def _require(data, names):
 
 
 def summary_rows(data, phase1_factor, phase2_tol, floor):
-    _require(data, LINEAR_MIXING + ("linear_late_decay", "drift", "late_decay", "minibatch", "n1"))
+    _require(data, THEORY_INPUTS)
     rows = []
     for name in LINEAR_MIXING:
         rows += analysis.linear_rows(name, data[name], floor)
-    rows += analysis.linear_late_rows("linear_late_decay", data["linear_late_decay"])
-    rows += analysis.drift_rows("drift", data["drift"], phase1_factor, phase2_tol)
-    rows += analysis.late_rows("late_decay", data["late_decay"])
-    gamma = load_settings(data["n1"])["gamma"]
-    rows += analysis.contrast_rows(data["minibatch"], data["n1"], make_model("reparam", gamma))
+    rows += analysis.linear_late_rows(LINEAR_LATE_DECAY, data[LINEAR_LATE_DECAY])
+    rows += analysis.drift_rows(DRIFT, data[DRIFT], phase1_factor, phase2_tol)
+    rows += analysis.late_rows(LATE_DECAY, data[LATE_DECAY])
+    gamma = load_settings(data[N1])["gamma"]
+    rows += analysis.contrast_rows(data[MINIBATCH], data[N1], make_model("reparam", gamma))
     return rows
 
 
