@@ -36,3 +36,24 @@ def test_every_rule_has_a_log():
     assert rules, "no rules found"
     missing = [name for name, body in rules if name != "all" and "    log:" not in body]
     assert missing == []
+
+
+PYPLOT = re.compile(
+    r"^[ \t]*(?:import\s+(?:matplotlib\.pyplot|pylab)\b"
+    r"|from\s+(?:matplotlib\.pyplot|pylab)\s+import\b"
+    r"|from\s+matplotlib\s+import\s+[^#\n]*\bpyplot\b)"
+    r"|\bplt\.\w",
+    re.M,
+)
+
+
+def test_no_pyplot_in_the_scripts():
+    """Figures are built on matplotlib.figure.Figure inside plots.style.context(): no
+    pyplot state machine, no backend, no figures to close."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{text[: m.start()].count(chr(10)) + 1}"
+        for path in sorted((REPO / "workflow" / "scripts").rglob("*.py"))
+        for text in [path.read_text()]
+        for m in PYPLOT.finditer(text)
+    ]
+    assert offenders == []

@@ -2,13 +2,14 @@
 
 import csv
 
-import matplotlib.pyplot as plt
 import pytest
 import yaml
 
 from conftest import REPO
-from latedecay.io import load_npz, save_figure, save_npz
-from latedecay.toy import experiment, figures, settings, summary
+from latedecay.io import load_npz, save_npz
+from latedecay.plots import style
+from latedecay.plots import toy as figures
+from latedecay.toy import experiment, settings, summary
 
 SMALL = {
     "linear_label_noise": {"steps": 400},
@@ -44,22 +45,19 @@ def assert_pdf(path, min_bytes=10_000):
 def test_fig3_pdf(tmp_path):
     fig = figures.fig3([-1.0, 0.5], [0.15, -0.7], 2.0, 2.0, 41)
     assert len([ax for ax in fig.axes if ax.get_title()]) == 6
-    save_figure(fig, tmp_path / "fig3.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "fig3.pdf")
     assert_pdf(tmp_path / "fig3.pdf")
 
 
 def test_fig4_pdf(sims, tmp_path):
     fig = figures.fig4(sims["fig4"], 2.0)
-    save_figure(fig, tmp_path / "fig4.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "fig4.pdf")
     assert_pdf(tmp_path / "fig4.pdf")
 
 
 def test_theory_pdf_and_summary_csv(sims, tmp_path):
     fig, rows = summary.theory_outputs(sims, 2.0, 0.02, 1e-10)
-    save_figure(fig, tmp_path / "toy_theory.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "toy_theory.pdf")
     assert_pdf(tmp_path / "toy_theory.pdf")
     summary.save_csv(rows, tmp_path / "summary.csv")
     with open(tmp_path / "summary.csv") as fh:

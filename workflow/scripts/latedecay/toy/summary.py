@@ -3,8 +3,9 @@
 import csv
 
 from latedecay.io import atomic_path
+from latedecay.plots import toy as figures
 
-from . import analysis, figures
+from . import analysis
 from .experiment import load_settings
 from .models import make_model
 from .settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIBATCH, N1, THEORY_INPUTS
