@@ -73,3 +73,17 @@ def test_theory_checks_name_missing_simulations(sims):
     partial = {k: v for k, v in sims.items() if k != "drift"}
     with pytest.raises(KeyError, match="drift"):
         summary.theory_outputs(partial, 2.0, 0.02, 1e-10)
+
+
+def test_summary_csv_cells(tmp_path):
+    row = {"check": "2 drift", "experiment": settings.DRIFT, "note": "a, b"}
+    rows = [{**row, "quantity": "phase2_steps", "value": None, "reference": float("nan")},
+            {**row, "quantity": "phase1_steps", "value": 1200, "reference": 0.1}]  # fmt: skip
+    summary.save_csv(rows, tmp_path / "summary.csv")
+    assert (tmp_path / "summary.csv").read_text().splitlines() == [
+        ",".join(summary.COLUMNS),
+        '2 drift,drift,phase2_steps,,nan,"a, b"',
+        '2 drift,drift,phase1_steps,1200,0.1,"a, b"',
+    ]
+    summary.save_csv([], tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_text() == ",".join(summary.COLUMNS) + "\n"

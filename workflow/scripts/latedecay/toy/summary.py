@@ -1,8 +1,10 @@
 """Assemble the theory checks: the six-panel figure and the summary table."""
 
-import csv
+import math
 
-from latedecay.io import atomic_path
+import pandas as pd
+
+from latedecay import io
 from latedecay.plots import toy as figures
 
 from . import analysis
@@ -37,10 +39,13 @@ def theory_outputs(data, phase1_factor, phase2_tol, floor):
     return figures.theory(data, phase1_factor, phase2_tol, floor), rows
 
 
+def table(rows):
+    """The summary rows as a DataFrame with COLUMNS, values as given (object columns: ints
+    stay ints). None (a quantity never reached) is written as an empty cell, NaN (no
+    reference value) as "nan"."""
+    frame = pd.DataFrame([[row[k] for k in COLUMNS] for row in rows], columns=COLUMNS, dtype=object)
+    return frame.mask(frame.map(lambda v: isinstance(v, float) and math.isnan(v)), "nan")
+
+
 def save_csv(rows, path):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+    io.save_csv(table(rows), path)
