@@ -46,3 +46,24 @@ def test_every_rule_has_a_log(tmp_path):
     assert {"train_main", "train_subpath_seed8_pack2400", "landscape_chunk", "toy_simulate"} <= rules
     missing = sorted({rule for rule, text in blocks if rule != "all" and "\n    log: " not in text})
     assert missing == []
+
+
+PYPLOT = re.compile(
+    r"^[ \t]*(?:import\s+(?:matplotlib\.pyplot|pylab)\b"
+    r"|from\s+(?:matplotlib\.pyplot|pylab)\s+import\b"
+    r"|from\s+matplotlib\s+import\s+[^#\n]*\bpyplot\b)"
+    r"|\bplt\.\w",
+    re.M,
+)
+
+
+def test_no_pyplot_in_the_scripts():
+    """Figures are built on matplotlib.figure.Figure inside plots.style.context(): no
+    pyplot state machine, no backend, no figures to close."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{text[: m.start()].count(chr(10)) + 1}"
+        for path in sorted((REPO / "workflow" / "scripts").rglob("*.py"))
+        for text in [path.read_text()]
+        for m in PYPLOT.finditer(text)
+    ]
+    assert offenders == []

@@ -2,13 +2,14 @@
 
 import csv
 
-import matplotlib.pyplot as plt
 import pytest
 import yaml
 
 from conftest import REPO
-from latedecay.io import load_npz, save_figure, save_npz
-from latedecay.toy import experiment, figures, settings, summary
+from latedecay.io import load_npz, save_npz
+from latedecay.plots import style
+from latedecay.plots import toy as figures
+from latedecay.toy import experiment, settings, summary
 
 SMALL = {
     "linear_label_noise": {"steps": 400},
@@ -44,22 +45,19 @@ def assert_pdf(path, min_bytes=10_000):
 def test_fig3_pdf(tmp_path):
     fig = figures.fig3([-1.0, 0.5], [0.15, -0.7], 2.0, 2.0, 41)
     assert len([ax for ax in fig.axes if ax.get_title()]) == 6
-    save_figure(fig, tmp_path / "fig3.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "fig3.pdf")
     assert_pdf(tmp_path / "fig3.pdf")
 
 
 def test_fig4_pdf(sims, tmp_path):
     fig = figures.fig4(sims["fig4"], 2.0)
-    save_figure(fig, tmp_path / "fig4.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "fig4.pdf")
     assert_pdf(tmp_path / "fig4.pdf")
 
 
 def test_theory_pdf_and_summary_csv(sims, tmp_path):
     fig, rows = summary.theory_outputs(sims, 2.0, 0.02, 1e-10)
-    save_figure(fig, tmp_path / "toy_theory.pdf")
-    plt.close(fig)
+    style.save(fig, tmp_path / "toy_theory.pdf")
     assert_pdf(tmp_path / "toy_theory.pdf")
     summary.save_csv(rows, tmp_path / "summary.csv")
     with open(tmp_path / "summary.csv") as fh:
@@ -75,3 +73,17 @@ def test_theory_checks_name_missing_simulations(sims):
     partial = {k: v for k, v in sims.items() if k != "drift"}
     with pytest.raises(KeyError, match="drift"):
         summary.theory_outputs(partial, 2.0, 0.02, 1e-10)
+
+
+def test_summary_csv_cells(tmp_path):
+    row = {"check": "2 drift", "experiment": settings.DRIFT, "note": "a, b"}
+    rows = [{**row, "quantity": "phase2_steps", "value": None, "reference": float("nan")},
+            {**row, "quantity": "phase1_steps", "value": 1200, "reference": 0.1}]  # fmt: skip
+    summary.save_csv(rows, tmp_path / "summary.csv")
+    assert (tmp_path / "summary.csv").read_text().splitlines() == [
+        ",".join(summary.COLUMNS),
+        '2 drift,drift,phase2_steps,,nan,"a, b"',
+        '2 drift,drift,phase1_steps,1200,0.1,"a, b"',
+    ]
+    summary.save_csv([], tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_text() == ",".join(summary.COLUMNS) + "\n"

@@ -19,6 +19,20 @@ def test_every_experiment_is_configured(cfg):
     assert set(cfg["toy"]["experiments"]) == set(settings.EXPERIMENTS)
 
 
+def test_schema_names_the_same_experiments():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    experiments = schema["properties"]["toy"]["properties"]["experiments"]
+    assert experiments["required"] == list(settings.EXPERIMENTS)
+    assert list(experiments["properties"]) == list(settings.EXPERIMENTS)
+
+
+def test_named_groups_are_experiments():
+    groups = [settings.LINEAR_MIXING, settings.LATE_DECAY_CHECKS, settings.CONTRASTS, settings.THEORY_INPUTS]
+    assert all(set(g) <= set(settings.EXPERIMENTS) for g in groups)
+    assert set(settings.EXPERIMENTS) - set(settings.THEORY_INPUTS) == {settings.FIG4}
+    assert set(settings.ROLES) == set(settings.EXPERIMENTS)
+
+
 def test_overrides_win_and_unused_keys_are_pruned(cfg):
     toy = cfg["toy"]
     linear = settings.effective(toy, "linear_minibatch")

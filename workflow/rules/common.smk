@@ -48,10 +48,20 @@ def toy_sim_settings(wildcards):
     return toy_settings.effective(config["toy"], wildcards.experiment)
 
 
+def toy_sim(experiment):
+    """The simulation output of one toy experiment."""
+    return f"results/toy/sim/{experiment}.npz"
+
+
 def toy_theory_sims():
-    """Simulations read by the theory checks (every experiment but Fig. 4's)."""
-    names = [e for e in config["toy"]["experiments"] if e != "fig4"]
-    return expand("results/toy/sim/{experiment}.npz", experiment=names)
+    """Simulations read by the theory checks (toy_settings.THEORY_INPUTS, in config order)."""
+    names = [e for e in config["toy"]["experiments"] if e in toy_settings.THEORY_INPUTS]
+    return [toy_sim(e) for e in names]
+
+
+def toy_fig4_sim():
+    """The simulation Fig. 4 draws."""
+    return toy_sim(toy_settings.FIG4)
 
 
 # ---------------------------------------------------------------- nn helpers

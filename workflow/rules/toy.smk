@@ -69,7 +69,7 @@ rule toy_fig3:
 
 rule toy_fig4:
     input:
-        sim="results/toy/sim/fig4.npz",
+        sim=toy_fig4_sim(),
     output:
         pdf=report(
             "figures/fig4.pdf",

@@ -1,13 +1,9 @@
 """Fig. 3: training and testing landscapes of the three toy models."""
 
-import matplotlib.pyplot as plt
-
-from latedecay.io import save_figure, script_logging
-from latedecay.toy import figures
+from latedecay.io import script_logging
+from latedecay.plots import style, toy
 
 with script_logging(snakemake.log[0]) as log:
     p = snakemake.params
-    fig = figures.fig3(p.w_star, p.x, p.gamma, p.limit, p.grid)
-    save_figure(fig, snakemake.output.pdf)
-    plt.close(fig)
+    style.save(toy.fig3(p.w_star, p.x, p.gamma, p.limit, p.grid), snakemake.output.pdf)
     log.info("wrote %s", snakemake.output.pdf)

@@ -38,24 +38,12 @@ def _toy_key(toy, name, key):
     return f"toy.experiments.{name}.{key}" if key in (toy["experiments"][name] or {}) else f"toy.sgd.{key}"
 
 
-# Experiments whose role in the theory checks fixes some of their settings.
-TOY_ROLES = {
-    "linear_label_noise": {"model": "linear", "simulator": "label_noise"},
-    "linear_minibatch": {"model": "linear", "simulator": "minibatch"},
-    "linear_sde": {"model": "linear", "simulator": "sde"},
-    "linear_late_decay": {"model": "linear"},
-    "minibatch": {"simulator": "minibatch"},
-    "n1": {"model": "reparam"},
-    "fig4": {"model": "reparam", "record_w": True},
-}
-
-
 def _check_toy_experiment(toy, name):
-    from latedecay.toy.settings import dims, merged
+    from latedecay.toy import settings
 
-    s = merged(toy, name)
+    s = settings.merged(toy, name)
     key = lambda k: _toy_key(toy, name, k)  # noqa: E731
-    n, d = dims(s)
+    n, d = settings.dims(s)
     if s["inputs"] is not None:
         _require(all(len(row) == d for row in s["inputs"]), key("inputs"), "rows of different lengths")
     for k in ("teacher", "init"):
@@ -73,16 +61,16 @@ def _check_toy_experiment(toy, name):
         _require(s["batch"] is not None and s["batch"] < n, key("batch"), "plain mini-batch SGD needs batch < n")
     if s["simulator"] == "sde":
         _require(s["batch"] in (None, n), key("batch"), "the sde simulator models full-batch label noise (batch null or n)")
-    for k, v in TOY_ROLES.get(name, {}).items():
+    for k, v in settings.ROLES.get(name, {}).items():
         _require(s[k] == v, key(k), f"experiment {name} needs {k} = {v}")
-    if name != "drift":
-        _require(len(s["lr"]) == 1, key("lr"), "only the drift experiment sweeps learning rates; give one")
-    if name.startswith("linear_") and name != "linear_late_decay":
+    if name != settings.DRIFT:
+        _require(len(s["lr"]) == 1, key("lr"), f"only the {settings.DRIFT} experiment sweeps learning rates; give one")
+    if name in settings.LINEAR_MIXING:
         _require(s["starts"] >= 2, key("starts"), "the mixing check needs two coupled starts")
-    if name.endswith("late_decay"):
+    if name in settings.LATE_DECAY_CHECKS:
         _require(bool(s["decay_steps"]), key("decay_steps"), "the late-decay check needs decay steps")
         _require(s["steps_after_decay"] is not None, key("steps_after_decay"), "the late-decay check needs a fixed T2")
-    if name == "fig4":
+    if name == settings.FIG4:
         _require(d == 2, key("inputs"), "Fig. 4 is drawn in d = 2")
         _require(s["gradient_flow_steps"] > 0, key("gradient_flow_steps"), "Fig. 4 draws the gradient-flow path")
     if s["record_w"]:

@@ -3,9 +3,11 @@
 models      the three models (linear, diagonal, reparam): losses, gradients, closed forms
 simulate    vectorized label-noise / mini-batch / SDE simulators (all chains per array op)
 reference   the same update one chain at a time (yardstick for tests and bench/toy.py)
-settings    toy.sgd defaults merged with toy.experiments overrides, pruned for exact reruns
+settings    the experiment names and roles; toy.sgd defaults merged with toy.experiments
+            overrides, pruned for exact reruns
 experiment  one experiment: problem, chain groups, recorded metrics -> .npz arrays
 analysis    numbers of the theory checks (rates, phase times, fits, summary rows)
-figures     Fig. 3, Fig. 4 and the theory figure
 summary     the theory figure plus results/toy/summary.csv
+
+The figures (Fig. 3, Fig. 4, the theory figure) are in latedecay.plots.toy.
 """

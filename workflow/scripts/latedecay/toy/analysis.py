@@ -3,6 +3,7 @@
 import numpy as np
 
 from .experiment import load_settings
+from .settings import MINIBATCH, N1
 
 
 def first_step_below(steps, values, tol):
@@ -174,12 +175,12 @@ def contrast_rows(minibatch, n1, model_n1):
 
     ratio_mb = norm_ratio(minibatch, 0)
     rows = [
-        _row("4 contrast", "minibatch", "final_train_loss", float(group_mean(minibatch, "train", 0)[-1]), 0.0, "plain SGD reaches the manifold"),
-        _row("4 contrast", "minibatch", "norm_ratio_drift_after_phase1", float(np.ptp(ratio_mb[len(ratio_mb) // 10:])), 0.0,
+        _row("4 contrast", MINIBATCH, "final_train_loss", float(group_mean(minibatch, "train", 0)[-1]), 0.0, "plain SGD reaches the manifold"),
+        _row("4 contrast", MINIBATCH, "norm_ratio_drift_after_phase1", float(np.ptp(ratio_mb[len(ratio_mb) // 10:])), 0.0,
              "max - min of |w|/|w_mn| over the last 90% of the run"),
-        _row("4 contrast", "minibatch", "end_norm_ratio", float(ratio_mb[-1]), 1.0, "stays where Phase I landed"),
+        _row("4 contrast", MINIBATCH, "end_norm_ratio", float(ratio_mb[-1]), 1.0, "stays where Phase I landed"),
     ]
     flat = flattest_radius(model_n1, n1["X"], n1["y"]) / np.linalg.norm(n1["w_mn"])
-    rows.append(_row("4 contrast", "n1", "end_norm_ratio", tail_mean(norm_ratio(n1, 0)), flat,
+    rows.append(_row("4 contrast", N1, "end_norm_ratio", tail_mean(norm_ratio(n1, 0)), flat,
                      "reference: flattest radius / |w_mn| (not 1: min-norm point is not flattest)"))
     return rows

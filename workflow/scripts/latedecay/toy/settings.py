@@ -6,17 +6,38 @@ simulation uses, so editing e.g. ``toy.sgd.sde_substeps`` reruns the SDE
 experiments and nothing else.
 """
 
-EXPERIMENTS = (
-    "linear_label_noise",
-    "linear_minibatch",
-    "linear_sde",
-    "linear_late_decay",
-    "drift",
-    "late_decay",
-    "minibatch",
-    "n1",
-    "fig4",
-)
+# The toy experiments, once. Each name is a key of ``toy.experiments`` (the config
+# schema lists the same names; tests check they agree), an output
+# results/toy/sim/<name>.npz, and the ``experiment`` column of the summary table.
+LINEAR_LABEL_NOISE = "linear_label_noise"
+LINEAR_MINIBATCH = "linear_minibatch"
+LINEAR_SDE = "linear_sde"
+LINEAR_LATE_DECAY = "linear_late_decay"
+DRIFT = "drift"  # the only learning-rate sweep
+LATE_DECAY = "late_decay"
+MINIBATCH = "minibatch"
+N1 = "n1"
+FIG4 = "fig4"  # Fig. 4's recorded path; not read by the theory checks
+
+# Experiment -> the settings its role fixes (config_checks requires exactly these).
+ROLES = {
+    LINEAR_LABEL_NOISE: {"model": "linear", "simulator": "label_noise"},
+    LINEAR_MINIBATCH: {"model": "linear", "simulator": "minibatch"},
+    LINEAR_SDE: {"model": "linear", "simulator": "sde"},
+    LINEAR_LATE_DECAY: {"model": "linear"},
+    DRIFT: {},
+    LATE_DECAY: {},
+    MINIBATCH: {"simulator": "minibatch"},
+    N1: {"model": "reparam"},
+    FIG4: {"model": "reparam", "record_w": True},
+}
+EXPERIMENTS = tuple(ROLES)
+
+# Named groups.
+LINEAR_MIXING = (LINEAR_LABEL_NOISE, LINEAR_MINIBATCH, LINEAR_SDE)  # check 1: two coupled starts each
+LATE_DECAY_CHECKS = (LINEAR_LATE_DECAY, LATE_DECAY)  # final test loss against T1: decay steps and a fixed T2
+CONTRASTS = (MINIBATCH, N1)  # check 4
+THEORY_INPUTS = (*LINEAR_MIXING, LINEAR_LATE_DECAY, DRIFT, LATE_DECAY, *CONTRASTS)  # read by the theory checks
 
 
 def merged(toy_cfg, name):

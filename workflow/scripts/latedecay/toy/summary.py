@@ -1,15 +1,18 @@
 """Assemble the theory checks: the six-panel figure and the summary table."""
 
-import csv
+import math
 
-from latedecay.io import atomic_path
+import pandas as pd
 
-from . import analysis, figures
+from latedecay import io
+from latedecay.plots import toy as figures
+
+from . import analysis
 from .experiment import load_settings
 from .models import make_model
+from .settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIBATCH, N1, THEORY_INPUTS
 
 COLUMNS = ["check", "experiment", "quantity", "value", "reference", "note"]
-LINEAR_MIXING = ("linear_label_noise", "linear_minibatch", "linear_sde")
 
 
 def _require(data, names):
@@ -19,15 +22,15 @@ def _require(data, names):
 
 
 def summary_rows(data, phase1_factor, phase2_tol, floor):
-    _require(data, LINEAR_MIXING + ("linear_late_decay", "drift", "late_decay", "minibatch", "n1"))
+    _require(data, THEORY_INPUTS)
     rows = []
     for name in LINEAR_MIXING:
         rows += analysis.linear_rows(name, data[name], floor)
-    rows += analysis.linear_late_rows("linear_late_decay", data["linear_late_decay"])
-    rows += analysis.drift_rows("drift", data["drift"], phase1_factor, phase2_tol)
-    rows += analysis.late_rows("late_decay", data["late_decay"])
-    gamma = load_settings(data["n1"])["gamma"]
-    rows += analysis.contrast_rows(data["minibatch"], data["n1"], make_model("reparam", gamma))
+    rows += analysis.linear_late_rows(LINEAR_LATE_DECAY, data[LINEAR_LATE_DECAY])
+    rows += analysis.drift_rows(DRIFT, data[DRIFT], phase1_factor, phase2_tol)
+    rows += analysis.late_rows(LATE_DECAY, data[LATE_DECAY])
+    gamma = load_settings(data[N1])["gamma"]
+    rows += analysis.contrast_rows(data[MINIBATCH], data[N1], make_model("reparam", gamma))
     return rows
 
 
@@ -36,10 +39,13 @@ def theory_outputs(data, phase1_factor, phase2_tol, floor):
     return figures.theory(data, phase1_factor, phase2_tol, floor), rows
 
 
+def table(rows):
+    """The summary rows as a DataFrame with COLUMNS, values as given (object columns: ints
+    stay ints). None (a quantity never reached) is written as an empty cell, NaN (no
+    reference value) as "nan"."""
+    frame = pd.DataFrame([[row[k] for k in COLUMNS] for row in rows], columns=COLUMNS, dtype=object)
+    return frame.mask(frame.map(lambda v: isinstance(v, float) and math.isnan(v)), "nan")
+
+
 def save_csv(rows, path):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+    io.save_csv(table(rows), path)

@@ -1,15 +1,18 @@
-"""Fig. 3, Fig. 4 and the theory-check figure of the toy models."""
+"""Fig. 3, Fig. 4 and the theory-check figure of the toy models.
 
-import matplotlib
+Built on ``matplotlib.figure.Figure`` inside ``style.context()`` like the other
+figures; save with ``style.save(fig, path)``.
+"""
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
-from . import analysis  # noqa: E402
-from .experiment import load_settings  # noqa: E402
-from .models import MODEL_NAMES, flattest_radius, make_model, min_norm_point, test_loss, train_loss  # noqa: E402
+from latedecay.plots import style
+from latedecay.toy import analysis
+from latedecay.toy.experiment import load_settings
+from latedecay.toy.models import MODEL_NAMES, flattest_radius, make_model, min_norm_point, test_loss, train_loss
+from latedecay.toy.settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIBATCH, N1
 
 TITLES = {"linear": r"linear $w^\top x$", "diagonal": r"diagonal $(w^{\odot 3})^\top x$", "reparam": r"reparam. $\|w\|^\gamma w^\top x$"}
 
@@ -40,27 +43,29 @@ def fig3(w_star, x, gamma, limit, points, decades=6):
     X = np.asarray([x], dtype=float)
     w_star = np.asarray(w_star, dtype=float)
     W1, W2, W = _grid(limit, points)
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8), constrained_layout=True)
-    for j, name in enumerate(MODEL_NAMES):
-        model = make_model(name, gamma)
-        y = X @ model.beta(w_star)
-        w_mn = min_norm_point(model, X, y)
-        surfaces = [("training", train_loss(model, W, X, y)), ("testing", test_loss(model, W, w_star))]
-        for i, (kind, Z) in enumerate(surfaces):
-            ax = axes[i, j]
-            mesh = _log_mesh(ax, W1, W2, Z, decades)
-            _manifold(ax, model, W1, W2, W, X, y)
-            ax.plot(*w_star, "r*", ms=14, mec="k", label="test minimum $w^*$")
-            ax.plot(*w_mn, "o", color="orange", ms=9, mec="k", label="min-norm point of manifold")
-            if name == "diagonal":
-                alt = model.beta_inv(np.linalg.pinv(X) @ y)
-                ax.plot(*alt, "^", color="cyan", ms=8, mec="k", label=r"$\beta^{-1}(X^+y)$")
-            ax.set_title(f"{TITLES[name]}: {kind} loss")
-            ax.set_xlabel("$w_1$")
-            ax.set_ylabel("$w_2$")
-            fig.colorbar(mesh, ax=ax, shrink=0.8)
-            ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
-    fig.suptitle(f"d = 2, n = 1, w* = {list(map(float, w_star))}, x = {list(map(float, x))}, gamma = {gamma:g}; white: training minima manifold")
+    with style.context():
+        fig = Figure(figsize=(12, 8), layout="constrained")
+        axes = fig.subplots(2, 3)
+        for j, name in enumerate(MODEL_NAMES):
+            model = make_model(name, gamma)
+            y = X @ model.beta(w_star)
+            w_mn = min_norm_point(model, X, y)
+            surfaces = [("training", train_loss(model, W, X, y)), ("testing", test_loss(model, W, w_star))]
+            for i, (kind, Z) in enumerate(surfaces):
+                ax = axes[i, j]
+                mesh = _log_mesh(ax, W1, W2, Z, decades)
+                _manifold(ax, model, W1, W2, W, X, y)
+                ax.plot(*w_star, "r*", ms=14, mec="k", label="test minimum $w^*$")
+                ax.plot(*w_mn, "o", color="orange", ms=9, mec="k", label="min-norm point of manifold")
+                if name == "diagonal":
+                    alt = model.beta_inv(np.linalg.pinv(X) @ y)
+                    ax.plot(*alt, "^", color="cyan", ms=8, mec="k", label=r"$\beta^{-1}(X^+y)$")
+                ax.set_title(f"{TITLES[name]}: {kind} loss")
+                ax.set_xlabel("$w_1$")
+                ax.set_ylabel("$w_2$")
+                fig.colorbar(mesh, ax=ax, shrink=0.8)
+                ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+        fig.suptitle(f"d = 2, n = 1, w* = {list(map(float, w_star))}, x = {list(map(float, x))}, gamma = {gamma:g}; white: training minima manifold")
     return fig
 
 
@@ -76,29 +81,31 @@ def fig4(data, phase1_factor, decades=5):
     pts = np.concatenate([path, gf, data["w_mn"][None]])
     limit = 1.15 * float(np.abs(pts).max())
     W1, W2, W = _grid(limit, 401)
-    fig, ax = plt.subplots(figsize=(7, 7), constrained_layout=True)
-    mesh = _log_mesh(ax, W1, W2, train_loss(model, W, X, y), decades)
-    mesh.set_alpha(0.6)
-    fig.colorbar(mesh, ax=ax, shrink=0.7, label="training loss")
-    _manifold(ax, model, W1, W2, W, X, y, colors="k", linewidths=2)
-    ax.plot(*gf.T, "w--", lw=2, label="gradient flow from $w(0)$")
-    ax.plot(*path[: k1 + 1].T, color="tab:red", lw=1.2, label=f"SGD Phase I ({int(data['steps'][k1])} steps)")
-    thin = max(1, (len(path) - k1) // 3000)  # keep the PDF light
-    ax.plot(*path[k1::thin].T, color="tab:orange", lw=0.6, alpha=0.9, label="SGD Phase II (drift along manifold)")
-    ax.plot(*path[0], "ks", ms=8, label="$w(0)$")
-    ax.plot(*path[-1], "o", color="tab:orange", mec="k", ms=8, label="SGD end")
-    ax.plot(*data["w_mn"], "o", color="white", mec="k", ms=8, label="min-norm point")
-    r_flat = flattest_radius(model, X, y)
-    t = np.linspace(0, 2 * np.pi, 400)
-    ax.plot(r_flat * np.cos(t), r_flat * np.sin(t), ":", color="0.3", lw=1, label="flattest radius on manifold")
-    _normal_tangent(ax, model, X, path[k1], 0.15 * limit)
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-limit, limit)
-    ax.set_xlabel("$w_1$")
-    ax.set_ylabel("$w_2$")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
-    noise = f", $\\sigma$ {s['sigma']:g}" if "sigma" in s else ""
-    ax.set_title(f"reparam. model, {s['simulator']} SGD, lr {s['lr'][0]:g}{noise}")
+    with style.context():
+        fig = Figure(figsize=(7, 7), layout="constrained")
+        ax = fig.subplots()
+        mesh = _log_mesh(ax, W1, W2, train_loss(model, W, X, y), decades)
+        mesh.set_alpha(0.6)
+        fig.colorbar(mesh, ax=ax, shrink=0.7, label="training loss")
+        _manifold(ax, model, W1, W2, W, X, y, colors="k", linewidths=2)
+        ax.plot(*gf.T, "w--", lw=2, label="gradient flow from $w(0)$")
+        ax.plot(*path[: k1 + 1].T, color="tab:red", lw=1.2, label=f"SGD Phase I ({int(data['steps'][k1])} steps)")
+        thin = max(1, (len(path) - k1) // 3000)  # keep the PDF light
+        ax.plot(*path[k1::thin].T, color="tab:orange", lw=0.6, alpha=0.9, label="SGD Phase II (drift along manifold)")
+        ax.plot(*path[0], "ks", ms=8, label="$w(0)$")
+        ax.plot(*path[-1], "o", color="tab:orange", mec="k", ms=8, label="SGD end")
+        ax.plot(*data["w_mn"], "o", color="white", mec="k", ms=8, label="min-norm point")
+        r_flat = flattest_radius(model, X, y)
+        t = np.linspace(0, 2 * np.pi, 400)
+        ax.plot(r_flat * np.cos(t), r_flat * np.sin(t), ":", color="0.3", lw=1, label="flattest radius on manifold")
+        _normal_tangent(ax, model, X, path[k1], 0.15 * limit)
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_xlabel("$w_1$")
+        ax.set_ylabel("$w_2$")
+        ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
+        noise = f", $\\sigma$ {s['sigma']:g}" if "sigma" in s else ""
+        ax.set_title(f"reparam. model, {s['simulator']} SGD, lr {s['lr'][0]:g}{noise}")
     return fig
 
 
@@ -114,20 +121,22 @@ def _normal_tangent(ax, model, X, p, length):
 
 def theory(data, phase1_factor, phase2_tol, floor):
     """Six panels: linear mixing, linear late decay, drift, Phase-II time, late decay, contrasts."""
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9.5), constrained_layout=True)
-    _panel_linear_mixing(axes[0, 0], data, floor)
-    _panel_late(axes[0, 1], data["linear_late_decay"], analysis.linear_limit_test_loss(data["linear_late_decay"]),
-                "interpolator GD reaches from $w(0)$", "1. linear: final test loss vs $T_1$")
-    _panel_drift(axes[0, 2], data["drift"])
-    _panel_phase2(axes[1, 0], data["drift"], phase1_factor, phase2_tol)
-    _panel_late(axes[1, 1], data["late_decay"], float(data["late_decay"]["mn_test"]),
-                "closed-form min-norm value", "3. reparam. late decay: final test loss vs $T_1$")
-    _panel_contrast(axes[1, 2], data)
+    with style.context():
+        fig = Figure(figsize=(16, 9.5), layout="constrained")
+        axes = fig.subplots(2, 3)
+        _panel_linear_mixing(axes[0, 0], data, floor)
+        _panel_late(axes[0, 1], data[LINEAR_LATE_DECAY], analysis.linear_limit_test_loss(data[LINEAR_LATE_DECAY]),
+                    "interpolator GD reaches from $w(0)$", "1. linear: final test loss vs $T_1$")
+        _panel_drift(axes[0, 2], data[DRIFT])
+        _panel_phase2(axes[1, 0], data[DRIFT], phase1_factor, phase2_tol)
+        _panel_late(axes[1, 1], data[LATE_DECAY], float(data[LATE_DECAY]["mn_test"]),
+                    "closed-form min-norm value", "3. reparam. late decay: final test loss vs $T_1$")
+        _panel_contrast(axes[1, 2], data)
     return fig
 
 
 def _panel_linear_mixing(ax, data, floor):
-    for name, c in [("linear_label_noise", "tab:blue"), ("linear_minibatch", "tab:green"), ("linear_sde", "tab:red")]:
+    for name, c in zip(LINEAR_MIXING, ["tab:blue", "tab:green", "tab:red"]):
         d = data[name]
         s = load_settings(d)
         gap = d["rec_coupled_gap"][:, 0, :].mean(axis=-1)
@@ -192,7 +201,7 @@ def _panel_phase2(ax, d, phase1_factor, phase2_tol):
 
 
 def _panel_contrast(ax, data):
-    mb, drift, n1 = data["minibatch"], data["drift"], data["n1"]
+    mb, drift, n1 = data[MINIBATCH], data[DRIFT], data[N1]
     lr_mb = load_settings(mb)["lr"][0]
     ax.plot(mb["steps"][1:], analysis.norm_ratio(mb, 0)[1:], color="tab:green", label=f"plain mini-batch SGD, lr {lr_mb:g}: stops")
     g = [g for g in analysis.groups(drift) if np.isclose(analysis.group_value(drift, "chain_lr", g), lr_mb)]
