@@ -17,7 +17,7 @@ SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def projection():
-    paths = np.array(["main"] * 4 + ["sub10"] * 2 + ["sub20"] * 3)
+    paths = np.array(["main"] * 4 + ["decay10"] * 2 + ["decay20"] * 3)
     epochs = np.array([0, 10, 20, 30, 15, 20, 25, 30, 40])
     coords = np.column_stack([np.arange(9.0), -np.arange(9.0), np.zeros(9)])
     return {"coords": coords, "paths": paths, "epochs": epochs, "ratio": np.array([0.6, 0.2, 0.1])}
@@ -32,11 +32,11 @@ def grid():
 
 def test_subpaths_start_at_their_branch_point():
     paths = trajectories(projection())
-    assert list(paths) == ["main", "sub10", "sub20"]
-    c1, c2, last = paths["sub10"]
+    assert list(paths) == ["main", "decay10", "decay20"]
+    c1, c2, last = paths["decay10"]
     np.testing.assert_array_equal(c1, [1, 4, 5])  # main-path snapshot at epoch 10, then its own
     np.testing.assert_array_equal(c2, [-1, -4, -5])
-    assert last == 20 and paths["sub20"][2] == 40 and paths["main"][2] == 30
+    assert last == 20 and paths["decay20"][2] == 40 and paths["main"][2] == 30
 
 
 @pytest.mark.parametrize("log_scale", [False, True])
@@ -46,7 +46,7 @@ def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, log_scale):
     left = fig.axes[0]
     assert left.get_xlabel().startswith("PC2 (20.0 %") and left.get_ylabel().startswith("PC1 (60.0 %")
     star = [ln for ln in left.lines if ln.get_marker() == "*"][0]
-    assert (star.get_xdata()[0], star.get_ydata()[0]) == (-8, 8)  # last point of sub20 (epoch 40)
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (-8, 8)  # last point of decay20 (epoch 40)
     main = [ln for ln in left.lines if ln.get_label() == "main path"][0]
     assert main.get_color() == "tab:orange"
     assert {ln.get_linestyle() for ln in left.lines if ln.get_color() == "tab:blue"} == {"--"}

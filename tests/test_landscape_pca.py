@@ -70,14 +70,14 @@ def test_trajectories_from_engine_files(tmp_path):
             [(20, [10, 20]), (0, [0]), (40, [30, 40])]]  # fmt: skip
     subs = [write_snapshots(tmp_path / f"s{d}.pt", [5, 10, 15], decay=d) for d in (40, 20)]
     t = load_trajectories(main, subs)
-    assert t.paths == ["main"] * 5 + ["sub20"] * 3 + ["sub40"] * 3
+    assert t.paths == ["main"] * 5 + ["decay20"] * 3 + ["decay40"] * 3
     assert t.epochs.tolist() == [0, 10, 20, 30, 40, 25, 30, 35, 45, 50, 55]
     assert t.params[:, 0].tolist() == [0, 10, 20, 30, 40, 5, 10, 15, 5, 10, 15]  # rows follow the labels
     # stride 2 from main_start 10: every other snapshot, the last one and the branch points
     t = load_trajectories(main, subs, stride=2, main_start=10)
     assert list(zip(t.paths, t.epochs.tolist())) == [
         ("main", 10), ("main", 20), ("main", 30), ("main", 40),
-        ("sub20", 25), ("sub20", 35), ("sub40", 45), ("sub40", 55)]  # fmt: skip
+        ("decay20", 25), ("decay20", 35), ("decay40", 45), ("decay40", 55)]  # fmt: skip
 
 
 def test_bad_snapshot_file_is_named(tmp_path):

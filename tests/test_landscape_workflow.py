@@ -75,7 +75,7 @@ def test_figure_grid_and_summary(tiny_run):
     assert str(grid["surface"]) == "curved" and str(grid["bn_stats"]) == "none"
     assert int(grid["n_train"]) == 100 and int(grid["n_test"]) == 100
     projection = load_npz(tiny_run / "results/landscape/projection.npz")
-    assert projection["paths"].tolist() == ["main"] * 5 + ["sub2"] * 2 + ["sub4"] * 2
+    assert projection["paths"].tolist() == ["main"] * 5 + ["decay2"] * 2 + ["decay4"] * 2
     assert projection["epochs"].tolist() == [0, 1, 2, 3, 4, 3, 4, 5, 6]
     c = projection["coords"]  # the auto grid covers every trajectory
     assert grid["x1"][0] < c[:, 0].min() and c[:, 0].max() < grid["x1"][-1]

@@ -6,18 +6,13 @@ import numpy as np
 import torch
 
 from ..io import load_torch
-
-MAIN = "main"
-
-
-def path_label(decay_epoch):
-    return MAIN if decay_epoch is None else f"sub{int(decay_epoch)}"
+from ..names import MAIN, run_label
 
 
 @dataclass
 class Trajectories:
     params: torch.Tensor  # float32 [N, D], rows grouped by path, epochs increasing
-    paths: list  # [N] path label of each row: "main" or "sub<decay epoch>"
+    paths: list  # [N] run label of each row (names.run_label): "main" or "decay<decay epoch>"
     epochs: np.ndarray  # int64 [N], global epoch (subpaths: decay epoch + epochs after it)
 
 
@@ -71,7 +66,7 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     main_epochs = list(main)
     branch = [main_epochs.index(d) for d, _ in subs if d in main]
     paths, epochs, rows = [], [], []
-    for label, series, forced in [(MAIN, main, branch)] + [(path_label(d), s, ()) for d, s in subs]:
+    for label, series, forced in [(MAIN, main, branch)] + [(run_label(d), s, ()) for d, s in subs]:
         keys = list(series)
         for i in _keep(len(keys), stride, forced):
             paths.append(label)

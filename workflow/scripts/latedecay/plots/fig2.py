@@ -9,19 +9,21 @@ import numpy as np
 from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 
+from latedecay.names import MAIN, decay_of
+
 MAIN_COLOR, SUB_COLOR, STAR_COLOR = "tab:orange", "tab:blue", "red"
 
 
 def trajectories(projection):
     """{label: (pc1, pc2, last epoch)}; subpaths start at the main-path snapshot they branch from."""
     coords, paths, epochs = projection["coords"], projection["paths"].astype(str), projection["epochs"]
-    main = paths == "main"
-    out = {"main": (coords[main, 0], coords[main, 1], int(epochs[main].max()) if main.any() else -1)}
+    main = paths == MAIN
+    out = {MAIN: (coords[main, 0], coords[main, 1], int(epochs[main].max()) if main.any() else -1)}
     main_at = {int(e): coords[i, :2] for i, e in zip(np.flatnonzero(main), epochs[main])}
-    for label in sorted(set(paths) - {"main"}, key=lambda p: int(p[3:])):
+    for label in sorted(set(paths) - {MAIN}, key=decay_of):
         rows = paths == label
         c = coords[rows, :2]
-        start = main_at.get(int(label[3:]))
+        start = main_at.get(decay_of(label))
         if start is not None:
             c = np.vstack([start, c])
         out[label] = (c[:, 0], c[:, 1], int(epochs[rows].max()))
@@ -46,12 +48,12 @@ def _panel(fig, ax, grid, key, title, paths, levels, log_scale, quantile):
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
     ticks = ticker.LogLocator() if log_scale else ticker.MaxNLocator(6)
     fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{' (log scale)' if log_scale else ''}")
-    subs = [p for label, p in paths.items() if label != "main"]
+    subs = [p for label, p in paths.items() if label != MAIN]
     for i, (c1, c2, _) in enumerate(subs):
         # The end dot keeps short subpaths (a few epochs at a small LR) visible.
         ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, marker="o", markevery=[-1], ms=3, zorder=3,
                 label="_" if i else "subpaths")  # fmt: skip
-    c1, c2, _ = paths["main"]
+    c1, c2, _ = paths[MAIN]
     ax.plot(c2, c1, color=MAIN_COLOR, lw=1.4, zorder=2, label="main path")
     longest = max(paths.values(), key=lambda p: p[2])
     ax.plot(longest[1][-1], longest[0][-1], marker="*", color=STAR_COLOR, ms=11, ls="none",
