@@ -113,4 +113,4 @@ def test_reruns_follow_the_config(tiny_run):
     assert job_counts(tiny_run, {"landscape": {"subpaths": [4]}}) == {
         "landscape_pca": 1, "landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}  # fmt: skip
     # colour scale: the figure only
-    assert job_counts(tiny_run, {"landscape": {"log_color": True}}) == {"fig2": 1}
+    assert job_counts(tiny_run, {"landscape": {"color_scale": "log"}}) == {"fig2": 1}

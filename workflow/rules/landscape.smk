@@ -100,7 +100,8 @@ rule fig2:
         "../../envs/plot.yaml"
     params:
         loss=config["model"]["loss"],
-        log_color=config["landscape"]["log_color"],
+        color_scale=config["landscape"]["color_scale"],
+        quantile_power=config["landscape"]["quantile_power"],
         levels=config["landscape"]["levels"],
         color_quantile=config["landscape"]["color_quantile"],
         # the rest only feeds the report caption (all of it changes the grid anyway)

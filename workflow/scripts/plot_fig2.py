@@ -10,7 +10,13 @@ with script_logging(snakemake.log[0]) as log:
     projection = load_npz(snakemake.input.projection)
     with style.context():
         fig = make_figure(
-            grid, projection, log_scale=p.log_color, levels=p.levels, loss=p.loss, color_quantile=p.color_quantile
+            grid,
+            projection,
+            color_scale=p.color_scale,
+            levels=p.levels,
+            loss=p.loss,
+            color_quantile=p.color_quantile,
+            quantile_power=p.quantile_power,
         )
     style.save(fig, snakemake.output.pdf)
     log.info("wrote %s", snakemake.output.pdf)

@@ -30,24 +30,47 @@ def trajectories(projection):
     return out
 
 
-def _levels(values, n, log_scale, quantile):
-    """Contour levels from the minimum to the ``quantile`` of the values (a few far-off grid
-    points can be orders of magnitude above the valley; they share the top colour)."""
-    lo, hi = float(np.nanmin(values)), float(np.nanquantile(values, quantile))
-    if log_scale:
+COLOR_SCALES = ("quantile", "linear", "log")
+
+
+def color_levels(values, n, scale="quantile", quantile=1.0, power=2.0):
+    """(levels, norm, colour-bar ticks) of a filled-contour panel.
+
+    The colour range runs from the minimum to the ``quantile`` of the values (higher values
+    share the top colour). ``scale``:
+    - "quantile": levels at the quantiles ``quantile * (i / (n - 1)) ** power`` of the values,
+      so each level holds a share of the grid points and far-off high corners, however high,
+      take few levels; ``power`` > 1 gives the low end (the valley) finer levels. Colours
+      step evenly from level to level (the colour bar's ticks are not evenly spaced in loss);
+    - "linear": n evenly spaced levels (the authors'); "log": n log-spaced levels.
+    """
+    finite = np.asarray(values, np.float64)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = float(finite.min()), float(np.quantile(finite, quantile))
+    if scale == "quantile":
+        levels = np.unique(np.quantile(finite, quantile * np.linspace(0, 1, n) ** power))
+        if len(levels) < 2:
+            levels = np.array([lo, lo + 1e-12])
+        picks = np.unique(np.linspace(0, len(levels) - 1, min(len(levels), 7)).round().astype(int))
+        return levels, colors.BoundaryNorm(levels, 256), levels[picks]
+    if scale == "log":
         lo = max(lo, hi * 1e-12, np.finfo(float).tiny)
-        return np.geomspace(lo, hi, n), colors.LogNorm(lo, hi)
-    return np.linspace(lo, hi if hi > lo else lo + 1e-12, n), None
+        return np.geomspace(lo, hi, n), colors.LogNorm(lo, hi), ticker.LogLocator()
+    if scale == "linear":
+        return np.linspace(lo, hi if hi > lo else lo + 1e-12, n), None, ticker.MaxNLocator(6)
+    raise ValueError(f"landscape.color_scale = {scale!r}; choose one of {COLOR_SCALES}")
 
 
-def _panel(fig, ax, grid, key, title, paths, levels, log_scale, quantile):
+SCALE_NOTES = {"quantile": ", quantile levels", "log": ", log scale", "linear": ""}
+
+
+def _panel(fig, ax, grid, key, title, paths, color):
     values = grid[key]
-    lv, norm = _levels(values, levels, log_scale, quantile)
+    lv, norm, ticks = color_levels(values, **color)
     filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], lv[-1]), levels=lv, norm=norm,
                          cmap="viridis")  # fmt: skip
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
-    ticks = ticker.LogLocator() if log_scale else ticker.MaxNLocator(6)
-    fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{' (log scale)' if log_scale else ''}")
+    fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{SCALE_NOTES[color['scale']]}")
     subs = [p for label, p in paths.items() if label != MAIN]
     for i, (c1, c2, _) in enumerate(subs):
         # The end dot keeps short subpaths (a few epochs at a small LR) visible.
@@ -66,15 +89,17 @@ def _panel(fig, ax, grid, key, title, paths, levels, log_scale, quantile):
     ax.set_ylim(grid["x1"][0], grid["x1"][-1])
 
 
-def make_figure(grid, projection, log_scale=False, levels=30, loss="mse", color_quantile=1.0):
+def make_figure(grid, projection, color_scale="quantile", levels=30, loss="mse", color_quantile=1.0, quantile_power=2.0):
     """Two panels (train loss, test loss) from grid.npz and projection.npz contents; each
-    colour scale runs from the panel's minimum to its ``color_quantile`` quantile."""
+    colour scale (``color_levels``) runs from the panel's minimum to its ``color_quantile``
+    quantile."""
+    color = dict(n=levels, scale=color_scale, quantile=color_quantile, power=quantile_power)
     paths = trajectories(projection)
     fig = Figure(figsize=(8.0, 3.6), layout="constrained")
     axes = fig.subplots(1, 2)
     surface = str(grid["surface"])
     for ax, key, name in zip(axes, ("train_loss", "test_loss"), ("train loss", "test loss")):
-        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, levels, log_scale, color_quantile)
+        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, color)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
     cap = "" if color_quantile >= 1 else f"; colours capped at the {color_quantile:g} quantile"
     fig.suptitle(f"Loss landscape on the {surface} PCA surface "
