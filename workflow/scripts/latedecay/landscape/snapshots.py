@@ -78,3 +78,22 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     if not rows:
         raise RuntimeError("no snapshots to analyse: check landscape.main_start and the snapshot files")
     return Trajectories(torch.stack(rows), paths, np.array(epochs, dtype=np.int64))
+
+
+def select_snapshots(main_files, sub_files, labels, epochs):
+    """float32 [N, D] rows of the snapshots named by (run label, global epoch) pairs, in that
+    order: the rows of a PCA (projection.npz "paths" and "epochs") read back from the files."""
+    series = {MAIN: _main_rows(main_files, 0)}
+    for path in sub_files:
+        decay, rows = _sub_rows(path)
+        series[run_label(decay)] = rows
+    picked = []
+    for label, epoch in zip(labels, np.asarray(epochs).tolist()):
+        row = series.get(str(label), {}).get(int(epoch))
+        if row is None:
+            raise RuntimeError(f"no snapshot of {label} at epoch {epoch} in the snapshot files "
+                               "(the PCA was made from other files)")  # fmt: skip
+        picked.append(row)
+    if not picked:
+        raise RuntimeError("no snapshots selected")
+    return torch.stack(picked)
