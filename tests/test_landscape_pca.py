@@ -6,7 +6,7 @@ import torch
 
 from latedecay.io import save_torch
 from latedecay.landscape.pca import fit_pca, fit_quadratic
-from latedecay.landscape.snapshots import load_trajectories
+from latedecay.landscape.snapshots import load_trajectories, select_snapshots
 
 
 def snapshot_matrix(n=12, d=1000, seed=0):
@@ -91,3 +91,12 @@ def test_bad_snapshot_file_is_named(tmp_path):
     save_torch({"epochs": torch.tensor([1])}, tmp_path / "nokey.pt")
     with pytest.raises(RuntimeError, match="nokey.pt"):
         load_trajectories([good], [tmp_path / "nokey.pt"])
+
+
+def test_selected_snapshots_follow_the_requested_order(tmp_path):
+    main = [write_snapshots(tmp_path / "m0.pt", [0, 10]), write_snapshots(tmp_path / "m20.pt", [10, 20])]
+    subs = [write_snapshots(tmp_path / "s10.pt", [5, 10], decay=10)]
+    rows = select_snapshots(main, subs, ["decay10", "main", "main", "decay10"], [20, 0, 20, 15])
+    assert rows[:, 0].tolist() == [10, 0, 20, 5]  # decay10 epoch 20 = its 10th epoch after the decay
+    with pytest.raises(RuntimeError, match="decay10 at epoch 10"):
+        select_snapshots(main, subs, ["decay10"], [10])  # epoch 0 of a subpath is the main path's
