@@ -1,9 +1,10 @@
-"""Fig. 2 from grid and projection contents: trajectories, star, both colour scales; the
-landscape config keys."""
+"""Fig. 2 from grid, projection and paths-table contents: trajectories, star, colour scales,
+true against surface loss; the landscape config keys."""
 
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import validate
@@ -20,7 +21,19 @@ def projection():
     paths = np.array(["main"] * 4 + ["decay10"] * 2 + ["decay20"] * 3)
     epochs = np.array([0, 10, 20, 30, 15, 20, 25, 30, 40])
     coords = np.column_stack([np.arange(9.0), -np.arange(9.0), np.zeros(9)])
-    return {"coords": coords, "paths": paths, "epochs": epochs, "ratio": np.array([0.6, 0.2, 0.1])}
+    return {"coords": coords, "paths": paths, "epochs": epochs, "ratio": np.array([0.6, 0.2, 0.1]),
+            "pc3_fit": np.zeros(3)}  # fmt: skip
+
+
+def paths_table():
+    """paths.csv rows of projection()'s snapshots: the surface loss 0.1 above the true one."""
+    proj = projection()
+    one = pd.DataFrame({"path": proj["paths"], "epoch": proj["epochs"], "pc1": proj["coords"][:, 0],
+                        "pc2": proj["coords"][:, 1], "distance": proj["epochs"] / 40, "residual": 0.0})  # fmt: skip
+    true = 0.2 + 1 / (1 + proj["epochs"])
+    return pd.concat([one.assign(split=split, evaluated_at=where, loss=true * k + (where == "surface") * 0.1, acc=0.5)
+                      for split, k in (("train", 1), ("test", 2)) for where in ("snapshot", "surface")],
+                     ignore_index=True)  # fmt: skip
 
 
 def grid():
@@ -42,16 +55,38 @@ def test_subpaths_start_at_their_branch_point():
 @pytest.mark.parametrize("color_scale", ["quantile", "linear", "log"])
 def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, color_scale):
     with style.context():
-        fig = make_figure(grid(), projection(), color_scale=color_scale, levels=12)
+        fig = make_figure(grid(), projection(), paths_table(), color_scale=color_scale, levels=12)
     left = fig.axes[0]
     assert left.get_xlabel().startswith("PC2 (20.0 %") and left.get_ylabel().startswith("PC1 (60.0 %")
     star = [ln for ln in left.lines if ln.get_marker() == "*"][0]
     assert (star.get_xdata()[0], star.get_ydata()[0]) == (-8, 8)  # last point of decay20 (epoch 40)
     main = [ln for ln in left.lines if ln.get_label() == "main path"][0]
     assert main.get_color() == "tab:orange"
-    assert {ln.get_linestyle() for ln in left.lines if ln.get_color() == "tab:blue"} == {"--"}
+    subs = [ln for ln in left.lines if ln.get_color() == "tab:blue"]
+    assert {ln.get_linestyle() for ln in subs} == {"--"} and {ln.get_marker() for ln in subs} == {"None"}
+    # each subpath a dashed line through its snapshots in order, from its branch point
+    np.testing.assert_array_equal(subs[0].get_ydata(), [1, 4, 5])  # PC1: main at epoch 10, then decay10's
+    np.testing.assert_array_equal(subs[1].get_xdata(), [-2, -6, -7, -8])  # PC2: main at epoch 20, then decay20's
     style.save(fig, tmp_path / "fig2.pdf")
     assert (tmp_path / "fig2.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_statistics_panels_show_true_beside_surface_loss():
+    with style.context():
+        fig = make_figure(grid(), projection(), paths_table())
+    train, test, distance = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"]
+    assert "median |true − surface| = 0.1" in train.get_title() and "0.1" in test.get_title()
+    # one line per path and evaluation point: 3 paths x (true, surface)
+    colors = [ln.get_color() for ln in train.lines if len(ln.get_xdata())]
+    assert colors.count("black") == 3 and colors.count("tab:purple") == 3
+    main_true = [ln for ln in train.lines if ln.get_color() == "black" and len(ln.get_xdata()) == 4][0]
+    np.testing.assert_array_equal(main_true.get_xdata(), [0, 10, 20, 30])
+    np.testing.assert_allclose(main_true.get_ydata(), 0.2 + 1 / (1 + np.array([0, 10, 20, 30])))
+    sub_true = [ln for ln in train.lines if ln.get_color() == "black" and len(ln.get_xdata()) == 3][0]
+    np.testing.assert_array_equal(sub_true.get_xdata(), [10, 15, 20])  # decay10 from its branch point
+    assert train.get_yscale() == "log"
+    assert "median 0.5, max 1" in distance.get_title()
+    assert len([ln for ln in distance.lines if len(ln.get_xdata())]) == 3
 
 
 def checked(override):

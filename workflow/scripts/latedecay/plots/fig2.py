@@ -1,14 +1,22 @@
-"""Fig. 2: train-loss and test-loss landscapes on the PCA surface, with the trajectories.
+"""Fig. 2: train-loss and test-loss landscapes on the PCA surface, with the trajectories,
+and how far the trajectories sit from that surface.
 
-Axes as in the paper: x = PC2, y = PC1. Main path: orange line; subpaths: blue dashed lines
-from their branch point on the main path; red star: the last point of the longest trajectory
-(the one reaching the largest epoch). numpy + matplotlib only (plot environment).
+Top row, axes as in the paper: x = PC2, y = PC1. Main path: orange line; subpaths: blue
+dashed lines through their snapshots in order, from their branch point on the main path;
+red star: the last point of the longest trajectory (the one reaching the largest epoch).
+Bottom row (seaborn, from paths.csv): train and test loss along every path, at the
+snapshots themselves (true) and at the surface points drawn under them, and each
+snapshot's distance from the surface. numpy, pandas, matplotlib and seaborn only (plot
+environment).
 """
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
 from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 
+from latedecay.landscape.surface import quadratic_fit_r2
 from latedecay.names import MAIN, decay_of
 
 MAIN_COLOR, SUB_COLOR, STAR_COLOR = "tab:orange", "tab:blue", "red"
@@ -71,13 +79,13 @@ def _panel(fig, ax, grid, key, title, paths, color):
                          cmap="viridis")  # fmt: skip
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
     fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{SCALE_NOTES[color['scale']]}")
-    subs = [p for label, p in paths.items() if label != MAIN]
-    for i, (c1, c2, _) in enumerate(subs):
-        # The end dot keeps short subpaths (a few epochs at a small LR) visible.
-        ax.plot(c2, c1, color=SUB_COLOR, ls="--", lw=1.1, marker="o", markevery=[-1], ms=3, zorder=3,
-                label="_" if i else "subpaths")  # fmt: skip
     c1, c2, _ = paths[MAIN]
     ax.plot(c2, c1, color=MAIN_COLOR, lw=1.4, zorder=2, label="main path")
+    subs = [p for label, p in paths.items() if label != MAIN]
+    for i, (c1, c2, _) in enumerate(subs):
+        # Short dashes, above the main path: a subpath that moves little at the small LR
+        # still reads as a dashed path leaving its branch point.
+        ax.plot(c2, c1, color=SUB_COLOR, ls=(0, (2.5, 1.2)), lw=1.1, zorder=3, label="_" if i else "subpaths")
     longest = max(paths.values(), key=lambda p: p[2])
     ax.plot(longest[1][-1], longest[0][-1], marker="*", color=STAR_COLOR, ms=11, ls="none",
             markeredgecolor="white", markeredgewidth=0.5, zorder=4, label=f"end of longest run (epoch {longest[2]})")  # fmt: skip
@@ -89,19 +97,88 @@ def _panel(fig, ax, grid, key, title, paths, color):
     ax.set_ylim(grid["x1"][0], grid["x1"][-1])
 
 
-def make_figure(grid, projection, color_scale="quantile", levels=30, loss="mse", color_quantile=1.0, quantile_power=2.0):
-    """Two panels (train loss, test loss) from grid.npz and projection.npz contents; each
-    colour scale (``color_levels``) runs from the panel's minimum to its ``color_quantile``
-    quantile."""
+WHERE_NAMES = {"snapshot": "true (at the snapshot)", "surface": "surface (drawn under it)"}
+WHERE_COLORS = {WHERE_NAMES["snapshot"]: "black", WHERE_NAMES["surface"]: "tab:purple"}
+KIND_NAMES = {True: "main path", False: "subpaths"}
+
+
+def _display(paths):
+    """paths.csv rows for the line plots: each subpath led by its branch point (the main-path
+    rows at its decay epoch, when the main path has them), and the legend's words in the
+    columns "evaluated at" and "run" (main path / subpaths)."""
+    main = paths[paths["path"] == MAIN]
+    leads = [main[main["epoch"] == decay_of(label)].assign(path=label)
+             for label in paths["path"].unique() if label != MAIN]  # fmt: skip
+    table = pd.concat([paths, *leads], ignore_index=True)
+    return table.assign(**{"evaluated at": table["evaluated_at"].map(WHERE_NAMES),
+                           "run": (table["path"] == MAIN).map(KIND_NAMES)})  # fmt: skip
+
+
+def median_gap(paths, split):
+    """Median over the snapshots of |true - surface| ``split`` loss (paths.csv rows)."""
+    wide = paths[paths["split"] == split].pivot_table(index=["path", "epoch"], columns="evaluated_at", values="loss")
+    return float((wide["snapshot"] - wide["surface"]).abs().median())
+
+
+def _gap_panel(ax, table, split, loss, legend, gap):
+    """True loss along every path beside the surface's loss at its (PC1, PC2)."""
+    rows = table[table["split"] == split]
+    sns.lineplot(data=rows, x="epoch", y="loss", hue="evaluated at", style="run", units="path", estimator=None,
+                 palette=WHERE_COLORS, hue_order=list(WHERE_COLORS), style_order=list(KIND_NAMES.values()),
+                 dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)}, lw=1.0, sort=True, ax=ax,
+                 legend=legend)  # fmt: skip
+    if (rows["loss"] > 0).all():
+        ax.set_yscale("log")
+    ax.set_title(f"{split} loss along the paths\nmedian |true − surface| = {gap:.3g}")
+    ax.set_ylabel(f"{split} loss ({loss})")
+
+
+def _distance_panel(ax, table, r2, snapshots):
+    """Distance of each snapshot from the surface point at its (PC1, PC2); the statistics
+    in the title are over ``snapshots`` (paths.csv rows, each snapshot once)."""
+    rows = table[(table["split"] == "train") & (table["evaluated_at"] == "snapshot")]
+    sns.lineplot(data=rows, x="epoch", y="distance", style="run", units="path", estimator=None, color="0.25",
+                 style_order=list(KIND_NAMES.values()), dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)},
+                 lw=1.0, sort=True, legend=False, ax=ax)  # fmt: skip
+    ax.set_ylim(bottom=0)
+    fit = "" if np.isnan(r2) else f"\ncurved-surface PC3 fit R² = {r2:.2g}"
+    ax.set_title(f"distance from the surface\nmedian {snapshots['distance'].median():.3g}, "
+                 f"max {snapshots['distance'].max():.3g}{fit}")  # fmt: skip
+    ax.set_ylabel(r"$\|\theta - \theta_{\rm surface}(c_1, c_2)\|$")
+
+
+def make_figure(grid, projection, paths, color_scale="quantile", levels=30, loss="mse", color_quantile=1.0,
+                quantile_power=2.0):  # fmt: skip
+    """Fig. 2 from grid.npz and projection.npz contents and the paths.csv table (pandas).
+
+    Top: the train- and test-loss landscapes, each colour scale (``color_levels``) from the
+    panel's minimum to its ``color_quantile`` quantile. Bottom: true against surface loss
+    along the paths, and the distance of the snapshots from the surface."""
     color = dict(n=levels, scale=color_scale, quantile=color_quantile, power=quantile_power)
-    paths = trajectories(projection)
-    fig = Figure(figsize=(8.0, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
+    lines = trajectories(projection)
+    fig = Figure(figsize=(8.0, 6.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
+    axes = top.subplots(1, 2)
     surface = str(grid["surface"])
     for ax, key, name in zip(axes, ("train_loss", "test_loss"), ("train loss", "test loss")):
-        _panel(fig, ax, grid, key, f"{name} ({loss})", paths, color)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
+        _panel(top, ax, grid, key, f"{name} ({loss})", lines, color)
+    top.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
     cap = "" if color_quantile >= 1 else f"; colours capped at the {color_quantile:g} quantile"
-    fig.suptitle(f"Loss landscape on the {surface} PCA surface "
+    top.suptitle(f"Loss landscape on the {surface} PCA surface "
                  f"({int(grid['n_train'])} train / {int(grid['n_test'])} test images{cap})")  # fmt: skip
+    table = _display(paths)
+    stats = bottom.subplots(1, 3)
+    for ax, split in zip(stats, ("train", "test")):
+        _gap_panel(ax, table, split, loss, legend=split == "train", gap=median_gap(paths, split))
+    coords = projection["coords"]
+    r2 = quadratic_fit_r2(coords[:, 0], coords[:, 2], projection["pc3_fit"]) if coords.shape[1] > 2 else np.nan
+    once = paths[(paths["split"] == "train") & (paths["evaluated_at"] == "snapshot")]
+    _distance_panel(stats[2], table, r2, once)
+    handles, labels = stats[0].get_legend_handles_labels()
+    stats[0].get_legend().remove()
+    keep = [i for i, label in enumerate(labels) if label not in ("evaluated at", "run")]
+    bottom.legend([handles[i] for i in keep], [labels[i] for i in keep], loc="outside lower center", ncols=4,
+                  frameon=False)  # fmt: skip
+    bottom.suptitle(f"Where the trajectories are: the loss at each snapshot against the {surface} surface's loss "
+                    "at its (PC1, PC2)", fontsize="medium")  # fmt: skip
     return fig
