@@ -16,6 +16,7 @@ import seaborn as sns
 from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 
+from latedecay.landscape.merge import loss_gaps
 from latedecay.landscape.surface import quadratic_fit_r2
 from latedecay.names import MAIN, decay_of
 
@@ -114,12 +115,6 @@ def _display(paths):
                            "run": (table["path"] == MAIN).map(KIND_NAMES)})  # fmt: skip
 
 
-def median_gap(paths, split):
-    """Median over the snapshots of |true - surface| ``split`` loss (paths.csv rows)."""
-    wide = paths[paths["split"] == split].pivot_table(index=["path", "epoch"], columns="evaluated_at", values="loss")
-    return float((wide["snapshot"] - wide["surface"]).abs().median())
-
-
 def _gap_panel(ax, table, split, loss, legend, gap):
     """True loss along every path beside the surface's loss at its (PC1, PC2)."""
     rows = table[table["split"] == split]
@@ -169,7 +164,7 @@ def make_figure(grid, projection, paths, color_scale="quantile", levels=30, loss
     table = _display(paths)
     stats = bottom.subplots(1, 3)
     for ax, split in zip(stats, ("train", "test")):
-        _gap_panel(ax, table, split, loss, legend=split == "train", gap=median_gap(paths, split))
+        _gap_panel(ax, table, split, loss, legend=split == "train", gap=float(loss_gaps(paths, split).median()))
     coords = projection["coords"]
     r2 = quadratic_fit_r2(coords[:, 0], coords[:, 2], projection["pc3_fit"]) if coords.shape[1] > 2 else np.nan
     once = paths[(paths["split"] == "train") & (paths["evaluated_at"] == "snapshot")]
