@@ -13,7 +13,7 @@ environment).
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib import colors, ticker
+from matplotlib import colors, patheffects, ticker
 from matplotlib.figure import Figure
 
 from latedecay.landscape.merge import loss_gaps
@@ -86,7 +86,9 @@ def _panel(fig, ax, grid, key, title, paths, color):
     for i, (c1, c2, _) in enumerate(subs):
         # Short dashes, above the main path: a subpath that moves little at the small LR
         # still reads as a dashed path leaving its branch point.
-        ax.plot(c2, c1, color=SUB_COLOR, ls=(0, (2.5, 1.2)), lw=1.1, zorder=3, label="_" if i else "subpaths")
+        # A white casing keeps them apart from the main path they leave.
+        ax.plot(c2, c1, color=SUB_COLOR, ls=(0, (2.5, 1.2)), lw=1.3, zorder=3, label="_" if i else "subpaths",
+                path_effects=[patheffects.Stroke(linewidth=2.6, foreground="white"), patheffects.Normal()])  # fmt: skip
     longest = max(paths.values(), key=lambda p: p[2])
     ax.plot(longest[1][-1], longest[0][-1], marker="*", color=STAR_COLOR, ms=11, ls="none",
             markeredgecolor="white", markeredgewidth=0.5, zorder=4, label=f"end of longest run (epoch {longest[2]})")  # fmt: skip
@@ -122,8 +124,8 @@ def _gap_panel(ax, table, split, loss, legend, gap):
                  palette=WHERE_COLORS, hue_order=list(WHERE_COLORS), style_order=list(KIND_NAMES.values()),
                  dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)}, lw=1.0, sort=True, ax=ax,
                  legend=legend)  # fmt: skip
-    if (rows["loss"] > 0).all():
-        ax.set_yscale("log")
+    if (rows["loss"] > 0).all() and rows["loss"].max() > 10 * rows["loss"].min():
+        ax.set_yscale("log")  # surface losses far above the true ones (or the reverse)
     ax.set_title(f"{split} loss along the paths\nmedian |true − surface| = {gap:.3g}")
     ax.set_ylabel(f"{split} loss ({loss})")
 
@@ -136,7 +138,7 @@ def _distance_panel(ax, table, r2, snapshots):
                  style_order=list(KIND_NAMES.values()), dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)},
                  lw=1.0, sort=True, legend=False, ax=ax)  # fmt: skip
     ax.set_ylim(bottom=0)
-    fit = "" if np.isnan(r2) else f"\ncurved-surface PC3 fit R² = {r2:.2g}"
+    fit = "" if np.isnan(r2) else f"\nPC3 fit R² = {r2:.2g}"
     ax.set_title(f"distance from the surface\nmedian {snapshots['distance'].median():.3g}, "
                  f"max {snapshots['distance'].max():.3g}{fit}")  # fmt: skip
     ax.set_ylabel(r"$\|\theta - \theta_{\rm surface}(c_1, c_2)\|$")
