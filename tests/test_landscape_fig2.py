@@ -84,7 +84,7 @@ def test_statistics_panels_show_true_beside_surface_loss():
     np.testing.assert_allclose(main_true.get_ydata(), 0.2 + 1 / (1 + np.array([0, 10, 20, 30])))
     sub_true = [ln for ln in train.lines if ln.get_color() == "black" and len(ln.get_xdata()) == 3][0]
     np.testing.assert_array_equal(sub_true.get_xdata(), [10, 15, 20])  # decay10 from its branch point
-    assert train.get_yscale() == "log"
+    assert train.get_yscale() == "linear"  # losses within a decade
     assert "median 0.5, max 1" in distance.get_title()
     assert len([ln for ln in distance.lines if len(ln.get_xdata())]) == 3
 
@@ -171,3 +171,13 @@ def test_valley_spans_many_levels_with_the_default_scale():
 def test_degenerate_grid_still_gets_two_levels():
     levels, _, _ = color_levels(np.full((3, 3), 0.5), 30)
     assert len(levels) == 2 and levels[0] == 0.5 and levels[1] > levels[0]
+
+
+def test_loss_axis_is_logarithmic_when_the_surface_is_far_off():
+    table = paths_table()
+    far = table["evaluated_at"] == "surface"
+    table.loc[far, "loss"] *= 100
+    with style.context():
+        fig = make_figure(grid(), projection(), table)
+    train = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"][0]
+    assert train.get_yscale() == "log"
