@@ -24,6 +24,7 @@ def test_paper_config_plans_every_job(tmp_path):
         "fig1_summary": 1,
         "landscape_pca": 1,
         "landscape_chunk": cfg["landscape"]["chunks"],
+        "landscape_paths": 1,
         "landscape_merge": 1,
         "fig2": 1,
         "toy_simulate": len(cfg["toy"]["experiments"]),

@@ -108,3 +108,18 @@ def test_auto_points_per_pass_is_one_on_cpu():
     assert ev.spec.points_per_pass == 1 and ev.bn_mode == "recompute"
     assert GridEvaluator(build_model("vgg_small"), *surface(MODELS["vgg_small"])[:2], EvalSpec("mse"),
                          "cpu").bn_mode == "none"  # fmt: skip
+
+
+@pytest.mark.parametrize("name,points_per_pass", [("vgg_small", 1), ("bn_net", 3)])
+def test_evaluate_weights_equals_evaluate_at_the_same_weights(name, points_per_pass):
+    make = MODELS[name]
+    mean, basis, coefs = surface(make)
+    train, test = data(32, 1), data(16, 2)
+    spec = EvalSpec("mse", points_per_pass=points_per_pass, precision="float64", batch_size=16, channels_last=False)
+    ev = GridEvaluator(make(), mean, basis, spec, "cpu")
+    weights = mean + torch.as_tensor(coefs) @ basis  # 5 points, not a multiple of 3
+    got, want = ev.evaluate_weights(weights, train, test), ev.evaluate(coefs, train, test)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-12, err_msg=key)
+    with pytest.raises(ValueError, match="parameters"):
+        ev.evaluate_weights(weights[:, :-1], train, test)

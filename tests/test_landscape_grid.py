@@ -1,4 +1,4 @@
-"""Grid axes, surfaces, chunking and merging."""
+"""Grid axes, surfaces, chunking and merging; distances from the surface."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,9 @@ import torch
 
 from latedecay.landscape.evaluate import EvalSpec, GridEvaluator
 from latedecay.landscape.grid import METRICS, chunk_points, merge_chunks
-from latedecay.landscape.pca import fit_pca
-from latedecay.landscape.surface import coefficients, grid_axes
+from latedecay.landscape.paths import off_surface
+from latedecay.landscape.pca import fit_pca, fit_quadratic
+from latedecay.landscape.surface import coefficients, grid_axes, quadratic_fit_r2, surface_coefficients
 from latedecay.nn.models import build_model
 
 PAPER_GRID = {"extent": "fixed", "pc1": {"min": -20, "max": 21, "points": 42},
@@ -107,3 +108,39 @@ def test_curved_surface_weights_follow_the_formula():
     for row, (x1, x2) in zip(got, [(-2.0, 0.25), (1.5, 0.25)]):
         want = m + x1 * pc[0] + x2 * pc[1] + (0.3 * x1**2 - 0.7 * x1 + 1.1) * pc[2]
         np.testing.assert_allclose(row, want, rtol=0, atol=1e-12)
+
+
+def test_surface_points_match_the_grid_formula():
+    fit = (0.5, -2.0, 0.25)
+    pts = surface_coefficients([0.5, 2.0], [-4.0, 3.0], "curved", fit)
+    grid = coefficients([-1.0, 0.5, 2.0], [3.0, -4.0], "curved", fit)
+    np.testing.assert_array_equal(pts, grid[[3, 4]])  # (0.5, -4) and (2, 3)
+    np.testing.assert_array_equal(surface_coefficients([1.0], [2.0], "flat", None), [[1.0, 2.0]])
+
+
+def test_quadratic_fit_r2():
+    c1 = np.linspace(-3, 4, 30)
+    exact = 0.3 * c1**2 - c1 + 2
+    assert quadratic_fit_r2(c1, exact, fit_quadratic(c1, exact)) == pytest.approx(1)
+    noise = np.random.default_rng(0).normal(size=30)
+    assert quadratic_fit_r2(c1, noise, fit_quadratic(c1, noise)) < 0.3
+    assert np.isnan(quadratic_fit_r2(c1, exact, np.full(3, np.nan)))
+
+
+def test_distance_from_the_surface_is_the_off_surface_offset():
+    rng = np.random.default_rng(3)
+    d, k = 400, 5
+    comps = np.linalg.qr(rng.normal(size=(d, k + 1)))[0].T  # orthonormal rows; the last one outside the PCs
+    mean, fit = rng.normal(size=d), (0.2, -0.5, 0.1)
+    c1, c2 = rng.normal(size=4), rng.normal(size=4)
+    on = surface_coefficients(c1, c2, "curved", fit)
+    off = np.column_stack([[0.0, 1.5, -0.5, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0]])  # PC3, PC4, outside
+    theta = mean + on @ comps[:3] + off[:, :1] @ comps[2:3] + off[:, 1:2] @ comps[3:4] + off[:, 2:] @ comps[k:]
+    distance, residual, coords = off_surface(torch.tensor(theta), mean, comps[:k], on)
+    np.testing.assert_allclose(distance, np.linalg.norm(off, axis=1), atol=1e-12)
+    np.testing.assert_allclose(residual, off[:, 2], atol=1e-12)
+    np.testing.assert_allclose(coords[:, :2], np.column_stack([c1, c2]), atol=1e-12)
+    np.testing.assert_allclose(coords[:, 2], on[:, 2] + off[:, 0], atol=1e-12)
+    flat = surface_coefficients(c1, c2, "flat", None)  # the flat plane misses PC3 as well
+    want = np.sqrt(np.linalg.norm(off, axis=1) ** 2 + coords[:, 2] ** 2 - off[:, 0] ** 2)
+    np.testing.assert_allclose(off_surface(torch.tensor(theta), mean, comps[:k], flat)[0], want, atol=1e-12)

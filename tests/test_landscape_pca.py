@@ -6,7 +6,7 @@ import torch
 
 from latedecay.io import save_torch
 from latedecay.landscape.pca import fit_pca, fit_quadratic
-from latedecay.landscape.snapshots import load_trajectories
+from latedecay.landscape.snapshots import load_trajectories, select_snapshots
 
 
 def snapshot_matrix(n=12, d=1000, seed=0):
@@ -70,14 +70,14 @@ def test_trajectories_from_engine_files(tmp_path):
             [(20, [10, 20]), (0, [0]), (40, [30, 40])]]  # fmt: skip
     subs = [write_snapshots(tmp_path / f"s{d}.pt", [5, 10, 15], decay=d) for d in (40, 20)]
     t = load_trajectories(main, subs)
-    assert t.paths == ["main"] * 5 + ["sub20"] * 3 + ["sub40"] * 3
+    assert t.paths == ["main"] * 5 + ["decay20"] * 3 + ["decay40"] * 3
     assert t.epochs.tolist() == [0, 10, 20, 30, 40, 25, 30, 35, 45, 50, 55]
     assert t.params[:, 0].tolist() == [0, 10, 20, 30, 40, 5, 10, 15, 5, 10, 15]  # rows follow the labels
     # stride 2 from main_start 10: every other snapshot, the last one and the branch points
     t = load_trajectories(main, subs, stride=2, main_start=10)
     assert list(zip(t.paths, t.epochs.tolist())) == [
         ("main", 10), ("main", 20), ("main", 30), ("main", 40),
-        ("sub20", 25), ("sub20", 35), ("sub40", 45), ("sub40", 55)]  # fmt: skip
+        ("decay20", 25), ("decay20", 35), ("decay40", 45), ("decay40", 55)]  # fmt: skip
 
 
 def test_bad_snapshot_file_is_named(tmp_path):
@@ -91,3 +91,12 @@ def test_bad_snapshot_file_is_named(tmp_path):
     save_torch({"epochs": torch.tensor([1])}, tmp_path / "nokey.pt")
     with pytest.raises(RuntimeError, match="nokey.pt"):
         load_trajectories([good], [tmp_path / "nokey.pt"])
+
+
+def test_selected_snapshots_follow_the_requested_order(tmp_path):
+    main = [write_snapshots(tmp_path / "m0.pt", [0, 10]), write_snapshots(tmp_path / "m20.pt", [10, 20])]
+    subs = [write_snapshots(tmp_path / "s10.pt", [5, 10], decay=10)]
+    rows = select_snapshots(main, subs, ["decay10", "main", "main", "decay10"], [20, 0, 20, 15])
+    assert rows[:, 0].tolist() == [10, 0, 20, 5]  # decay10 epoch 20 = its 10th epoch after the decay
+    with pytest.raises(RuntimeError, match="decay10 at epoch 10"):
+        select_snapshots(main, subs, ["decay10"], [10])  # epoch 0 of a subpath is the main path's

@@ -1,9 +1,10 @@
 """The landscape rules end to end on synthetic snapshots (tiny preset), their rerun
-behaviour, and the numbers in grid.npz against an independent evaluation."""
+behaviour, and the numbers in grid.npz and paths.csv against an independent evaluation."""
 
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -16,7 +17,7 @@ from latedecay.landscape import reference
 from latedecay.landscape.jobs import image_subset
 from latedecay.nn.models import build_model
 
-RULES = ["landscape_pca", "landscape_chunk", "landscape_merge", "fig2"]
+RULES = ["landscape_pca", "landscape_chunk", "landscape_paths", "landscape_merge", "fig2"]
 TARGETS = ["figures/fig2.pdf", "results/landscape/summary.csv"]
 PRESET = REPO / "presets" / "tiny.yaml"
 
@@ -75,7 +76,7 @@ def test_figure_grid_and_summary(tiny_run):
     assert str(grid["surface"]) == "curved" and str(grid["bn_stats"]) == "none"
     assert int(grid["n_train"]) == 100 and int(grid["n_test"]) == 100
     projection = load_npz(tiny_run / "results/landscape/projection.npz")
-    assert projection["paths"].tolist() == ["main"] * 5 + ["sub2"] * 2 + ["sub4"] * 2
+    assert projection["paths"].tolist() == ["main"] * 5 + ["decay2"] * 2 + ["decay4"] * 2
     assert projection["epochs"].tolist() == [0, 1, 2, 3, 4, 3, 4, 5, 6]
     c = projection["coords"]  # the auto grid covers every trajectory
     assert grid["x1"][0] < c[:, 0].min() and c[:, 0].max() < grid["x1"][-1]
@@ -94,14 +95,54 @@ def test_grid_values_match_an_independent_evaluation(tiny_run):
     i, j = 3, 1
     x1, x2 = grid["x1"][i], grid["x2"][j]
     theta = pca["mean"].double() + torch.tensor([x1, x2, a * x1**2 + b * x1 + c]) @ pca["components"][:3].double()
-    sets = []
-    for name in ("train", "eval"):
-        record = load_torch(tiny_run / f"results/data/{name}.pt")
-        keep = image_subset(len(record["labels"]), None if name == "train" else 100, 0)
-        sets.append((record["images"][keep], record["labels"][keep]))
-    want = reference.evaluate_point(build_model("vgg_small"), theta.float(), *sets, "mse")
+    want = reference.evaluate_point(build_model("vgg_small"), theta.float(), *eval_sets(tiny_run), "mse")
     got = [grid[m][i, j] for m in ("train_loss", "train_acc", "test_loss", "test_acc")]
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def eval_sets(root):
+    sets = []
+    for name in ("train", "eval"):
+        record = load_torch(root / f"results/data/{name}.pt")
+        keep = image_subset(len(record["labels"]), None if name == "train" else 100, 0)
+        sets.append((record["images"][keep], record["labels"][keep]))
+    return sets
+
+
+def test_paths_table_against_the_snapshots_themselves(tiny_run):
+    table = pd.read_csv(tiny_run / "results/landscape/paths.csv")
+    projection = load_npz(tiny_run / "results/landscape/projection.npz")
+    pca = load_torch(tiny_run / "results/landscape/pca.pt")
+    n = len(projection["epochs"])
+    assert len(table) == 4 * n and set(table["evaluated_at"]) == {"snapshot", "surface"}
+    assert set(table["split"]) == {"train", "test"} and set(table["path"]) == {"main", "decay2", "decay4"}
+    assert table.loc[table["path"] == "main", "decay_epoch"].isna().all()
+    assert set(table.loc[table["path"] == "decay4", "decay_epoch"]) == {4}
+    # one snapshot, read back from its file: decay2's last one (epoch 2 after the decay)
+    row = table[(table["path"] == "decay2") & (table["epoch"] == 4)]
+    theta = load_torch(tiny_run / "results/sub/decay2/snapshots.pt")["params"][1]
+    a, b, c = projection["pc3_fit"]
+    c1, c2 = row["pc1"].iloc[0], row["pc2"].iloc[0]
+    assert row["surface_pc3"].iloc[0] == pytest.approx(a * c1**2 + b * c1 + c)
+    surface = pca["mean"].double() + torch.tensor([c1, c2, a * c1**2 + b * c1 + c]) @ pca["components"][:3].double()
+    assert row["distance"].iloc[0] == pytest.approx(float((theta.double() - surface).norm()), rel=1e-6)
+    assert 0 < row["residual"].iloc[0] <= row["distance"].iloc[0]
+    model, sets = build_model("vgg_small"), eval_sets(tiny_run)
+    for where, weights in (("snapshot", theta), ("surface", surface.float())):
+        want = reference.evaluate_point(model, weights, *sets, "mse")
+        got = [row[(row["split"] == s) & (row["evaluated_at"] == where)][m].iloc[0]
+               for s, m in (("train", "loss"), ("train", "acc"), ("test", "loss"), ("test", "acc"))]  # fmt: skip
+        np.testing.assert_allclose(got, want, rtol=1e-5, err_msg=where)
+    # the summary says how far off the surface the trajectories are
+    rows = dict(csv.reader((tiny_run / "results/landscape/summary.csv").open()))
+    one = table[(table["split"] == "train") & (table["evaluated_at"] == "snapshot")]
+    assert float(rows["distance_from_surface_max"]) == pytest.approx(one["distance"].max())
+    assert float(rows["distance_from_surface_median"]) == pytest.approx(one["distance"].median())
+    assert int(rows["snapshots"]) == n and 0 <= float(rows["pc3_fit_r2"]) <= 1
+    wide = table[table["split"] == "test"].pivot_table(index=["path", "epoch"], columns="evaluated_at", values="loss")
+    gap = (wide["snapshot"] - wide["surface"]).abs()
+    assert float(rows["test_loss_true_vs_surface_median_abs"]) == pytest.approx(gap.median())
+    assert float(rows["test_loss_true_vs_surface_median_abs_main"]) == pytest.approx(gap.loc["main"].median())
 
 
 def test_reruns_follow_the_config(tiny_run):
@@ -111,6 +152,9 @@ def test_reruns_follow_the_config(tiny_run):
     assert job_counts(tiny_run, finer) == {"landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}
     # a different set of subpaths: the PCA and everything after it
     assert job_counts(tiny_run, {"landscape": {"subpaths": [4]}}) == {
-        "landscape_pca": 1, "landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}  # fmt: skip
+        "landscape_pca": 1, "landscape_chunk": 2, "landscape_paths": 1, "landscape_merge": 1, "fig2": 1}  # fmt: skip
+    # the images of the landscape: every evaluation, not the PCA
+    assert job_counts(tiny_run, {"landscape": {"test_images": 50}}) == {
+        "landscape_chunk": 2, "landscape_paths": 1, "landscape_merge": 1, "fig2": 1}  # fmt: skip
     # colour scale: the figure only
-    assert job_counts(tiny_run, {"landscape": {"log_color": True}}) == {"fig2": 1}
+    assert job_counts(tiny_run, {"landscape": {"color_scale": "log"}}) == {"fig2": 1}

@@ -23,7 +23,7 @@ OVERLAY = REPO / "profiles" / "test-slurm" / "profile.yaml"
 DEFAULT = REPO / "profiles" / "default" / "profile.yaml"
 SITE_VARS = ("LATEDECAY_SLURM_ACCOUNT", "LATEDECAY_SLURM_PARTITION", "LATEDECAY_SLURM_GPU_PARTITION",
              "LATEDECAY_GPU_MODEL")  # fmt: skip
-GPU_RULES = {"train_main", "train_subpath", "landscape_chunk"}
+GPU_RULES = {"train_main", "train_subpath", "landscape_chunk", "landscape_paths"}
 CPU_RULES = {"prepare_data", "init_main", "landscape_pca"}  # heavy, but no GPU
 
 

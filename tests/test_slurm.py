@@ -55,8 +55,9 @@ EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach
     "rule_train_subpath_wildcards_7_12": 1,
     "rule_landscape_pca": 1,
     "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
+    "rule_landscape_paths": 1,
 })  # fmt: skip
-GPU_RULES = ("rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk")
+GPU_RULES = ("rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk", "rule_landscape_paths")
 TIMING_KEYS = {"images_per_s", "seconds"}  # wall-clock measurements, never equal
 
 pytestmark = [

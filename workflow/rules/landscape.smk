@@ -1,6 +1,8 @@
 # Fig. 2: PCA of the snapshots, the loss on a grid of the PCA surface in chunk jobs,
-# the merged grid, its summary and the figure. The PCA rule's params hold no grid
-# settings, so a new grid reruns only the chunks, the merge and the figure.
+# every snapshot's true loss beside the surface's loss at its coordinates (paths), the
+# merged grid, the paths table, their summary and the figure. Neither the PCA rule's nor
+# the paths rule's params hold grid settings, so a new grid reruns only the chunks, the
+# merge and the figure.
 
 
 rule landscape_pca:
@@ -61,12 +63,46 @@ rule landscape_chunk:
         "../scripts/landscape_chunk.py"
 
 
+rule landscape_paths:
+    input:
+        main=main_outputs("snapshots.pt"),
+        sub=landscape_subpath_snapshots(),
+        pca="results/landscape/pca.pt",
+        projection="results/landscape/projection.npz",
+        train="results/data/train.pt",
+        eval="results/data/eval.pt",
+    output:
+        paths="results/landscape/paths.npz",
+    log:
+        "logs/landscape_paths/landscape_paths.log",
+    benchmark:
+        "benchmarks/landscape_paths/landscape_paths.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        arch=config["model"]["arch"],
+        loss=config["model"]["loss"],
+        surface=config["landscape"]["surface"],
+        evaluation=landscape_eval_params(),
+        images=landscape_image_params(),
+        device=config["train"]["device"],
+        threads=config["train"]["threads"],
+    script:
+        "../scripts/landscape_paths.py"
+
+
 rule landscape_merge:
     input:
         chunks=landscape_chunk_files(),
         projection="results/landscape/projection.npz",
+        paths="results/landscape/paths.npz",
     output:
         grid="results/landscape/grid.npz",
+        paths="results/landscape/paths.csv",
         summary=report(
             "results/landscape/summary.csv",
             caption="../report/landscape_summary.rst",
@@ -86,6 +122,7 @@ rule fig2:
     input:
         grid="results/landscape/grid.npz",
         projection="results/landscape/projection.npz",
+        paths="results/landscape/paths.csv",
     output:
         pdf=report(
             "figures/fig2.pdf",
@@ -100,7 +137,8 @@ rule fig2:
         "../../envs/plot.yaml"
     params:
         loss=config["model"]["loss"],
-        log_color=config["landscape"]["log_color"],
+        color_scale=config["landscape"]["color_scale"],
+        quantile_power=config["landscape"]["quantile_power"],
         levels=config["landscape"]["levels"],
         color_quantile=config["landscape"]["color_quantile"],
         # the rest only feeds the report caption (all of it changes the grid anyway)

@@ -2,6 +2,7 @@
 
 The weights of G grid points, theta_p = mean + coef_p @ basis, are built on the device and
 evaluated together with torch.func.functional_call under vmap (G = ``points_per_pass``);
+``evaluate_weights`` does the same at given flat weights (the snapshots themselves);
 G = 1 skips vmap, which is faster on CPUs where grouped convolutions are slow. Data stay on
 the device as uint8 and are normalized per batch. Eval mode throughout (no dropout). The
 network runs with the exact rewrites of nn.fast_eval: max-pool before ReLU, convolutions on
@@ -91,7 +92,10 @@ class GridEvaluator:
 
     def _weights(self, coefs):
         """Stacked parameter dict {name: [G, *shape]} of the evaluation network."""
-        theta = self.point_weights(coefs)
+        return self._split(self.point_weights(coefs))
+
+    def _split(self, theta):
+        """Stacked parameter dict {name: [G, *shape]} from flat weights [G, D]."""
         out, start = {}, 0
         for name, shape in zip(self.names, self.shapes):
             out[name] = theta[:, start : start + shape.numel()].view(len(theta), *shape)
@@ -166,13 +170,27 @@ class GridEvaluator:
         """Dict of float64 arrays [P] (train/test loss and accuracy) for coefficient rows [P, m];
         ``train`` and ``test`` are (uint8 images, labels) on the device."""
         coefs = np.asarray(coefs, np.float64)
-        out = {k: np.zeros(len(coefs)) for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+        return self._evaluate(len(coefs), lambda rows: self._weights(coefs[rows]), train, test)
+
+    @torch.no_grad()
+    def evaluate_weights(self, weights, train, test):
+        """Like ``evaluate``, at the flat weights [P, D] themselves (e.g. the snapshots, which
+        lie off the PCA surface), in the evaluator's precision."""
+        if weights.shape[1] != self.mean.numel():
+            raise ValueError(f"weights have {weights.shape[1]} parameters, the model {self.mean.numel()}")
+        return self._evaluate(len(weights), lambda rows: self._split(weights[rows].to(self.device, self.dtype)),
+                              train, test)  # fmt: skip
+
+    def _evaluate(self, n, params_of, train, test):
+        """Metrics of ``n`` points, ``points_per_pass`` at a time; ``params_of(rows)`` gives the
+        stacked parameter dict of the points in the slice ``rows``."""
+        out = {k: np.zeros(n) for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
         step = self.spec.points_per_pass
         inputs = {"train": (self._batches(train[0]), train[1]), "test": (self._batches(test[0]), test[1])}
-        for start in range(0, len(coefs), step):
-            rows = slice(start, start + step)
-            params = self._weights(coefs[rows])
-            buffers = self._stacked_buffers(len(coefs[rows]))
+        for start in range(0, n, step):
+            rows = slice(start, min(start + step, n))
+            params = params_of(rows)
+            buffers = self._stacked_buffers(rows.stop - rows.start)
             if self.bns and self.spec.bn_stats == "recompute":
                 self._recompute_bn(params, buffers, inputs["train"][0])
             if self.bns and self.spec.bn_stats == "batch":

@@ -1,4 +1,4 @@
-"""The PCA and grid-chunk jobs; entry scripts call these with values from snakemake.params."""
+"""The PCA, grid-chunk and paths jobs; entry scripts call these with values from snakemake.params."""
 
 import logging
 import time
@@ -12,9 +12,10 @@ from ..nn.device import setup
 from ..nn.models import build_model
 from .evaluate import EvalSpec, GridEvaluator
 from .grid import chunk_points
+from .paths import off_surface
 from .pca import fit_pca, fit_quadratic
-from .snapshots import load_trajectories
-from .surface import coefficients, grid_axes
+from .snapshots import load_trajectories, select_snapshots
+from .surface import coefficients, grid_axes, surface_coefficients
 
 log = logging.getLogger("latedecay.landscape")
 
@@ -42,6 +43,16 @@ def image_subset(n, limit, seed):
     return torch.randperm(n, generator=gen)[:limit].sort().values
 
 
+def image_sets(inputs, images, device):
+    """[(train images, labels), (test images, labels)] on the device: the seeded subsets of
+    results/data/train.pt and eval.pt that every landscape evaluation uses."""
+    sets = []
+    for split, limit in zip(load_sets(inputs["train"], inputs["eval"], device), (images["train"], images["test"])):
+        keep = image_subset(len(split.labels), limit, images["seed"]).to(device)
+        sets.append((split.images[keep], split.labels[keep]))
+    return sets
+
+
 def _grid_and_coefs(projection, surface, grid):
     x1, x2 = grid_axes(grid, projection["coords"])
     return x1, x2, coefficients(x1, x2, surface, projection["pc3_fit"])
@@ -55,10 +66,7 @@ def run_chunk(inputs, out, arch, loss, surface, grid, chunks, chunk, evaluation,
     x1, x2, coefs = _grid_and_coefs(projection, surface, grid)
     index = chunk_points(len(coefs), chunks, chunk)
     pca = load_torch(inputs["pca"])
-    sets = []
-    for split, limit in zip(load_sets(inputs["train"], inputs["eval"], device), (images["train"], images["test"])):
-        keep = image_subset(len(split.labels), limit, images["seed"]).to(device)
-        sets.append((split.images[keep], split.labels[keep]))
+    sets = image_sets(inputs, images, device)
     model = build_model(arch)
     evaluator = GridEvaluator(model, pca["mean"], pca["components"], EvalSpec(loss=loss, **evaluation), device)
     clock = time.perf_counter()
@@ -70,3 +78,35 @@ def run_chunk(inputs, out, arch, loss, surface, grid, chunks, chunk, evaluation,
              evaluator.spec.points_per_pass, evaluator.bn_mode)  # fmt: skip
     save_npz(out, index=index, x1=x1, x2=x2, seconds=seconds, bn_stats=evaluator.bn_mode, surface=surface,
              n_train=len(sets[0][1]), n_test=len(sets[1][1]), **result)  # fmt: skip
+
+
+def run_paths(inputs, out, arch, loss, surface, evaluation, images, device, threads):
+    """Every snapshot of the PCA against the surface: its distance from the surface point at
+    its own (PC1, PC2), and train/test loss and accuracy both at the snapshot itself and at
+    that surface point, on the same images and with the same evaluator as the grid chunks."""
+    device = setup(device, threads)
+    projection = load_npz(inputs["projection"])
+    labels, epochs, coords = projection["paths"].astype(str), projection["epochs"], projection["coords"]
+    params = select_snapshots(inputs["main"], inputs["sub"], labels, epochs)
+    pca = load_torch(inputs["pca"])
+    coefs = surface_coefficients(coords[:, 0], coords[:, 1], surface, projection["pc3_fit"])
+    distance, residual, recoords = off_surface(params, pca["mean"], pca["components"], coefs)
+    drift = float(np.abs(recoords - coords).max() / max(np.abs(coords).max(), 1e-12))
+    log.info("%d snapshots; distance from the %s surface: median %.4g, max %.4g (outside the %d PCs: median %.4g); "
+             "re-projection matches projection.npz to %.1e (relative)", len(params), surface, np.median(distance),
+             distance.max(), len(recoords[0]), np.median(residual), drift)  # fmt: skip
+    if drift > 1e-3:
+        raise RuntimeError(f"snapshots re-projected onto pca.pt differ from projection.npz by {drift:.2g} (relative)")
+    sets = image_sets(inputs, images, device)
+    evaluator = GridEvaluator(build_model(arch), pca["mean"], pca["components"], EvalSpec(loss=loss, **evaluation),
+                              device)  # fmt: skip
+    clock = time.perf_counter()
+    at_snapshot = evaluator.evaluate_weights(params, *sets)
+    at_surface = evaluator.evaluate(coefs, *sets)
+    seconds = time.perf_counter() - clock
+    log.info("%d snapshots and their surface points x %d images in %.1f s", len(params),
+             sum(len(s[1]) for s in sets), seconds)  # fmt: skip
+    save_npz(out, paths=labels, epochs=epochs, coords=coords, surface_coefs=coefs, distance=distance,
+             residual=residual, surface=surface, bn_stats=evaluator.bn_mode, n_train=len(sets[0][1]),
+             n_test=len(sets[1][1]), seconds=seconds, **{f"snapshot_{k}": v for k, v in at_snapshot.items()},
+             **{f"surface_{k}": v for k, v in at_surface.items()})  # fmt: skip

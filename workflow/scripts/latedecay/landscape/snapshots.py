@@ -6,18 +6,13 @@ import numpy as np
 import torch
 
 from ..io import load_torch
-
-MAIN = "main"
-
-
-def path_label(decay_epoch):
-    return MAIN if decay_epoch is None else f"sub{int(decay_epoch)}"
+from ..names import MAIN, run_label
 
 
 @dataclass
 class Trajectories:
     params: torch.Tensor  # float32 [N, D], rows grouped by path, epochs increasing
-    paths: list  # [N] path label of each row: "main" or "sub<decay epoch>"
+    paths: list  # [N] run label of each row (names.run_label): "main" or "decay<decay epoch>"
     epochs: np.ndarray  # int64 [N], global epoch (subpaths: decay epoch + epochs after it)
 
 
@@ -71,7 +66,7 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     main_epochs = list(main)
     branch = [main_epochs.index(d) for d, _ in subs if d in main]
     paths, epochs, rows = [], [], []
-    for label, series, forced in [(MAIN, main, branch)] + [(path_label(d), s, ()) for d, s in subs]:
+    for label, series, forced in [(MAIN, main, branch)] + [(run_label(d), s, ()) for d, s in subs]:
         keys = list(series)
         for i in _keep(len(keys), stride, forced):
             paths.append(label)
@@ -83,3 +78,22 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     if not rows:
         raise RuntimeError("no snapshots to analyse: check landscape.main_start and the snapshot files")
     return Trajectories(torch.stack(rows), paths, np.array(epochs, dtype=np.int64))
+
+
+def select_snapshots(main_files, sub_files, labels, epochs):
+    """float32 [N, D] rows of the snapshots named by (run label, global epoch) pairs, in that
+    order: the rows of a PCA (projection.npz "paths" and "epochs") read back from the files."""
+    series = {MAIN: _main_rows(main_files, 0)}
+    for path in sub_files:
+        decay, rows = _sub_rows(path)
+        series[run_label(decay)] = rows
+    picked = []
+    for label, epoch in zip(labels, np.asarray(epochs).tolist()):
+        row = series.get(str(label), {}).get(int(epoch))
+        if row is None:
+            raise RuntimeError(f"no snapshot of {label} at epoch {epoch} in the snapshot files "
+                               "(the PCA was made from other files)")  # fmt: skip
+        picked.append(row)
+    if not picked:
+        raise RuntimeError("no snapshots selected")
+    return torch.stack(picked)

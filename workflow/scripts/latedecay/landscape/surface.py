@@ -34,14 +34,32 @@ def grid_axes(grid, coords):
     return [np.linspace(lo, hi, grid[key]["points"]) for (lo, hi), key in zip(ranges, ("pc1", "pc2"))]
 
 
+def surface_coefficients(c1, c2, surface, fit):
+    """[P, m] coordinates on PC1..PCm of the surface points theta(c1, c2) for pairs
+    (c1[p], c2[p]); m = 2 for flat, 3 for curved (PC3 = a c1^2 + b c1 + c)."""
+    c1, c2 = np.asarray(c1, np.float64).ravel(), np.asarray(c2, np.float64).ravel()
+    if surface == "flat":
+        return np.stack([c1, c2], axis=1)
+    if surface == "curved":
+        a, b, c = fit
+        return np.stack([c1, c2, a * c1**2 + b * c1 + c], axis=1)
+    raise ValueError(f"landscape.surface = {surface!r}; choose one of {SURFACES}")
+
+
 def coefficients(x1, x2, surface, fit):
     """[P, m] coordinates on PC1..PCm of every grid point, P = len(x1) * len(x2) in
     row-major order (x1 outer, x2 inner); m = 2 for flat, 3 for curved."""
     g1, g2 = np.meshgrid(np.asarray(x1, np.float64), np.asarray(x2, np.float64), indexing="ij")
-    g1, g2 = g1.ravel(), g2.ravel()
-    if surface == "flat":
-        return np.stack([g1, g2], axis=1)
-    if surface == "curved":
-        a, b, c = fit
-        return np.stack([g1, g2, a * g1**2 + b * g1 + c], axis=1)
-    raise ValueError(f"landscape.surface = {surface!r}; choose one of {SURFACES}")
+    return surface_coefficients(g1, g2, surface, fit)
+
+
+def quadratic_fit_r2(c1, c3, fit):
+    """Coefficient of determination of the fit c3 ~ a c1^2 + b c1 + c (nan without a fit or
+    when c3 does not vary): how well the curved surface follows the snapshots along PC3."""
+    c1, c3 = np.asarray(c1, np.float64), np.asarray(c3, np.float64)
+    if not np.all(np.isfinite(fit)):
+        return float("nan")
+    total = float(np.sum((c3 - c3.mean()) ** 2))
+    if total == 0:
+        return float("nan")
+    return 1.0 - float(np.sum((c3 - np.polyval(fit, c1)) ** 2)) / total
