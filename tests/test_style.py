@@ -67,3 +67,14 @@ def test_no_pyplot_in_the_scripts():
         for m in PYPLOT.finditer(text)
     ]
     assert offenders == []
+
+
+def test_every_script_rule_declares_the_code_it_runs():
+    """Each rule's params carry the digest of the very entry script it runs (provenance)."""
+    for path in SMK_FILES:
+        text = path.read_text()
+        rules = re.split(r"^\s*rule\b", text, flags=re.M)[1:]
+        for body in rules:
+            script = re.search(r'script:\s*"\.\./scripts/(\w+\.py)"', body)
+            if script:
+                assert f'code=code("{script[1]}")' in body, (path.name, script[1])

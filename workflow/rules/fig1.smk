@@ -29,6 +29,7 @@ rule fig1_summary:
         seeds=seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
         options=config["fig1"],
+        code=code("summarize_fig1.py"),
     script:
         "../scripts/summarize_fig1.py"
 
@@ -54,5 +55,6 @@ rule fig1:
         decay_epochs=config["subpath"]["decay_epochs"],
         options=config["fig1"],
         labels=fig1_labels(),
+        code=code("plot_fig1.py"),
     script:
         "../scripts/plot_fig1.py"

@@ -27,6 +27,7 @@ rule landscape_pca:
         main_start=config["landscape"]["main_start"],
         snapshot_stride=config["landscape"]["snapshot_stride"],
         components=config["landscape"]["components"],
+        code=code("landscape_pca.py"),
     script:
         "../scripts/landscape_pca.py"
 
@@ -59,13 +60,14 @@ rule landscape_chunk:
         images=landscape_image_params(),
         device=config["train"]["device"],
         threads=config["train"]["threads"],
+        code=code("landscape_chunk.py"),
     script:
         "../scripts/landscape_chunk.py"
 
 
 rule landscape_paths:
     input:
-        main=main_outputs("snapshots.pt"),
+        main=landscape_main_snapshots(),
         sub=landscape_subpath_snapshots(),
         pca="results/landscape/pca.pt",
         projection="results/landscape/projection.npz",
@@ -91,6 +93,7 @@ rule landscape_paths:
         images=landscape_image_params(),
         device=config["train"]["device"],
         threads=config["train"]["threads"],
+        code=code("landscape_paths.py"),
     script:
         "../scripts/landscape_paths.py"
 
@@ -114,6 +117,8 @@ rule landscape_merge:
     localrule: True
     conda:
         "../../envs/plot.yaml"
+    params:
+        code=code("landscape_merge.py"),
     script:
         "../scripts/landscape_merge.py"
 
@@ -148,5 +153,6 @@ rule fig2:
         subpaths=landscape_subpaths(),
         images=landscape_image_params(),
         eval_set=config["data"]["eval_set"],
+        code=code("plot_fig2.py"),
     script:
         "../scripts/plot_fig2.py"

@@ -16,6 +16,7 @@ rule toy_simulate:
     threads: 1
     params:
         settings=toy_sim_settings,
+        code=code("toy_simulate.py"),
     script:
         "../scripts/toy_simulate.py"
 
@@ -40,6 +41,7 @@ rule toy_theory:
         phase1_factor=config["toy"]["theory"]["phase1_factor"],
         phase2_tol=config["toy"]["theory"]["phase2_tol"],
         mixing_floor=config["toy"]["theory"]["mixing_floor"],
+        code=code("toy_theory.py"),
     script:
         "../scripts/toy_theory.py"
 
@@ -63,6 +65,7 @@ rule toy_fig3:
         gamma=config["toy"]["gamma"],
         limit=config["toy"]["fig3"]["limit"],
         grid=config["toy"]["fig3"]["grid"],
+        code=code("toy_fig3.py"),
     script:
         "../scripts/toy_fig3.py"
 
@@ -84,5 +87,6 @@ rule toy_fig4:
         "../../envs/plot.yaml"
     params:
         phase1_factor=config["toy"]["theory"]["phase1_factor"],
+        code=code("toy_fig4.py"),
     script:
         "../scripts/toy_fig4.py"
