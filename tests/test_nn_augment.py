@@ -7,8 +7,17 @@ from scipy.stats import chisquare
 
 from latedecay.nn.augment import crop_flip, draw
 from latedecay.nn.data import Split
-from latedecay.nn.engine import Spec, epoch_batches, eval_at
+from latedecay.nn.engine import new_history, record_eval
 from latedecay.nn.models import build_model
+from latedecay.nn.trainer import Run, epoch_draws
+from nn_jobs import settings
+
+MAIN = Run(7, "main")
+
+
+def epoch_batches(train, run, epoch):
+    images, labels, _ = epoch_draws(train, run, epoch, 125, [])
+    return images, labels
 
 
 def test_matches_torchvision_pad_crop_flip():
@@ -35,8 +44,7 @@ def _position_images(n):
 def test_epoch_augmentation_is_uniform_per_sample():
     n = 18_000
     train = Split(_position_images(n), torch.zeros(n, dtype=torch.int64))
-    spec = Spec("main", 7, 0.1, 0.9, 1e-4, 125, "mse", 1, 1, 1)
-    images, _ = epoch_batches(train, spec, epoch=3)
+    images, _ = epoch_batches(train, MAIN, epoch=3)
     centre = images[:, :, 16, 16].long()  # always inside the source image
     dy = centre[:, 0] - 1 - 12  # source row = dy - 4 + 16
     flipped = images[:, 1, 16, 17].long() < centre[:, 1]
@@ -56,14 +64,11 @@ def test_epoch_augmentation_is_uniform_per_sample():
 def test_epoch_draws_depend_on_seed_path_and_epoch():
     n = 500
     train = Split(torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8), torch.arange(n))
-    spec = Spec("main", 7, 0.1, 0.9, 1e-4, 125, "mse", 1, 1, 1)
-    a, la = epoch_batches(train, spec, 5)
-    b, lb = epoch_batches(train, spec, 5)
+    a, la = epoch_batches(train, MAIN, 5)
+    b, lb = epoch_batches(train, MAIN, 5)
     assert torch.equal(a, b) and torch.equal(la, lb)
     assert sorted(la.tolist()) == list(range(n))  # a permutation (500 = 4 x 125, nothing dropped)
-    other_path = Spec(**{**vars(spec), "path": "decay5"})
-    other_seed = Spec(**{**vars(spec), "seed": 8})
-    others = [epoch_batches(train, s, e)[1] for s, e in ((spec, 6), (other_path, 5), (other_seed, 5))]
+    others = [epoch_batches(train, r, e)[1] for r, e in ((MAIN, 6), (Run(7, "decay5"), 5), (Run(8, "main"), 5))]
     assert all(not torch.equal(la, o) for o in others)
 
 
@@ -72,10 +77,14 @@ def test_eval_augment_reproduces_the_authors_quirk_deterministically():
     model = build_model("vgg_small")
     gen = torch.Generator().manual_seed(1)
     split = Split(torch.randint(0, 256, (200, 3, 32, 32), dtype=torch.uint8, generator=gen), torch.arange(200) % 10)
-    plain = Spec("main", 7, 0.1, 0.9, 1e-4, 125, "mse", 1, 1, 1)
-    quirk = Spec(**{**vars(plain), "eval_augment": True})
-    a, b = (torch.stack(eval_at(model, [split, split], s, epoch=10)) for s in (plain, plain))
-    c, d = (torch.stack(eval_at(model, [split, split], quirk, epoch=10)) for _ in range(2))
-    assert torch.equal(a, b) and torch.equal(c, d)  # deterministic given (seed, path, epoch)
-    assert a[0] != c[0]  # crops/flips change the loss
+    plain, quirk = settings(), settings(eval_augment=True)
+
+    def evaluated(s):
+        history = new_history()
+        record_eval(history, model, [split, split], MAIN, s, epoch=10)
+        return history["eval"]
+
+    a, b, c, d = evaluated(plain), evaluated(plain), evaluated(quirk), evaluated(quirk)
+    assert a == b and c == d  # deterministic given (seed, run, epoch)
+    assert a["train_loss"] != c["train_loss"]  # crops/flips change the loss
     assert model.training  # evaluation restores train mode
