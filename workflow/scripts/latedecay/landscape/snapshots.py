@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..io import load_torch
+from ..io import load_torch, rebuild_hint
 
 MAIN = "main"
 
@@ -24,10 +24,10 @@ class Trajectories:
 def _read(path):
     record = load_torch(path)
     if not {"epochs", "params"} <= set(record):
-        raise RuntimeError(f"{path}: not a snapshots file (needs 'epochs' and 'params')")
+        raise RuntimeError(f"{path}: not a snapshots file (needs 'epochs' and 'params'); {rebuild_hint(path)}")
     epochs, params = record["epochs"].to(torch.int64), record["params"]
     if params.ndim != 2 or len(params) != len(epochs):
-        raise RuntimeError(f"{path}: 'params' must be [k, D] with one row per entry of 'epochs'")
+        raise RuntimeError(f"{path}: 'params' must be [k, D] with one row per entry of 'epochs'; {rebuild_hint(path)}")
     return epochs.numpy(), params.float(), record.get("decay_epoch")
 
 
