@@ -28,6 +28,11 @@ def batch_dir(root):
     return Path(root) / CIFAR10.base_folder
 
 
+def root_of(batch_file):
+    """data.root of a batch file path (root/cifar-10-batches-py/name)."""
+    return Path(batch_file).parents[1]
+
+
 def _missing(root):
     return [name for name in OFFICIAL_MD5 if not (batch_dir(root) / name).is_file()]
 
@@ -44,6 +49,16 @@ def _download(root, missing):
         ) from err
 
 
+def fetch_cifar(root):
+    """Download the batch files into ``root`` (torchvision, archive md5-checked) unless all
+    are there; return the names that were missing."""
+    missing = _missing(root)
+    if missing:
+        log.info("CIFAR-10 missing in %s (%s): downloading %s", batch_dir(root), missing, CIFAR10.url)
+        _download(root, missing)
+    return missing
+
+
 def ensure_cifar(root, allow_mismatch=False, download=True):
     """Make sure the batch files are in ``root``; return {file: md5} and the mismatching files.
 
@@ -51,12 +66,11 @@ def ensure_cifar(root, allow_mismatch=False, download=True):
     md5 differs from the official release is an error unless ``allow_mismatch``; then it is
     logged as a warning.
     """
+    if download:
+        fetch_cifar(root)
     missing = _missing(root)
     if missing:
-        if not download:
-            raise FileNotFoundError(f"CIFAR-10 files missing in {batch_dir(root)}: {', '.join(missing)}")
-        log.info("CIFAR-10 missing in %s (%s): downloading %s", batch_dir(root), missing, CIFAR10.url)
-        _download(root, missing)
+        raise FileNotFoundError(f"CIFAR-10 files missing in {batch_dir(root)}: {', '.join(missing)}")
     md5 = {name: calculate_md5(str(batch_dir(root) / name)) for name in OFFICIAL_MD5}
     mismatch = sorted(name for name, value in md5.items() if value != OFFICIAL_MD5[name])
     if mismatch and not allow_mismatch:
