@@ -105,3 +105,15 @@ def test_only_absent_batch_files_are_downloaded(tmp_path):
     proc = run_snakemake("-n", *DATA, tmp_path)
     assert "output: data/tiny/cifar-10-batches-py/test_batch\n" in proc.stdout
     assert planned_jobs(*DATA, tmp_path) == {"download_cifar": 1, "prepare_data": 1}
+
+
+def test_config_check_plans_the_snapshots_training_writes(tiny_run):
+    """The landscape snapshot count of the config check follows the engine's cadence."""
+    from latedecay.landscape.selection import planned_epochs
+
+    main, subs = planned_epochs(main_epochs=4, sub_epochs=2, snapshot_every=1, decays=[2, 4])
+    written = [load_torch(tiny_run / f"results/main/epoch{e}/snapshots.pt")["epochs"].tolist() for e in (0, 2, 4)]
+    assert sorted(set(sum(written, []))) == main
+    for decay in (2, 4):
+        after = load_torch(tiny_run / f"results/sub/decay{decay}/snapshots.pt")["epochs"].tolist()
+        assert [decay + e for e in after if e > 0] == subs[decay]

@@ -32,7 +32,7 @@ def test_scripts_never_read_snakemake_config():
 
 def test_every_rule_has_a_log():
     text = "\n".join(path.read_text() for path in SMK_FILES)
-    rules = re.findall(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M)
+    rules = re.findall(r"^[ \t]*(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M)
     assert rules, "no rules found"
     missing = [name for name, body in rules if name != "all" and "    log:" not in body]
     assert missing == []
