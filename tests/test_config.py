@@ -227,3 +227,7 @@ def test_unparseable_cli_config_file_stops_before_any_job(tmp_path):
     cli_fails("--configfile", bad)
     with pytest.raises(ConfigFileError, match="line 3"):
         check_parses(bad)
+
+
+def test_missing_config_file_is_left_to_snakemake(tmp_path):
+    check_parses(tmp_path / "absent.yaml")  # optional beside --configfile; Snakemake reports it otherwise

@@ -12,7 +12,7 @@ from .config_checks import ConfigError
 
 
 class ConfigFileError(ValueError):
-    """A config file that is not a YAML mapping, named with its line."""
+    """A config file that does not parse, or is not a mapping: ``config file 'x', line N ...``."""
 
 
 def _shown(path):
@@ -36,7 +36,10 @@ def _compose(path):
 
 def check_parses(path):
     """Raise ConfigFileError (file and line) unless ``path`` is a JSON or YAML mapping,
-    the two forms Snakemake accepts; Snakemake's own message names neither."""
+    the two forms Snakemake accepts; Snakemake's own message names neither. A missing file
+    is left to Snakemake (it is optional when --configfile is given)."""
+    if not Path(path).is_file():
+        return
     try:
         if isinstance(json.loads(Path(path).read_text(encoding="utf-8")), dict):
             return
@@ -50,7 +53,15 @@ def _readable(path):
     """The node tree, or None for a file PyYAML cannot read (Snakemake read it as JSON)."""
     try:
         return _compose(path)
-    except ConfigFileError:
+    except (ConfigFileError, OSError):
+        return None
+
+
+def _loaded(path):
+    """The file's data as PyYAML reads it, or None."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError):
         return None
 
 
@@ -72,6 +83,8 @@ def _duplicates(node, parts=()):
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
             line = key.start_mark.line + 1
             if key.value in seen:
                 yield parts + (key.value,), seen[key.value], line
@@ -130,6 +143,6 @@ def locate(files, key, cfg):
     for path in files:
         node = _readable(path)
         line = _line(node, parts) if node is not None else None
-        if line is not None and _same(_lookup(yaml.safe_load(Path(path).read_text()), parts), value):
+        if line is not None and _same(_lookup(_loaded(path), parts), value):
             found.append(f"{_shown(path)}:{line}")
     return found

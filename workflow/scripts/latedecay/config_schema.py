@@ -99,7 +99,7 @@ def _key_and_message(error):
     parts = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = error.schema.get("properties", {})
-        extra = sorted(set(error.instance) - set(allowed))
+        extra = sorted(set(error.instance) - set(allowed), key=str)
         return dotted(parts + (extra[0],)), f"unknown key (a typo?); known keys here: {', '.join(allowed)}"
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
