@@ -3,9 +3,19 @@
 #   snakemake --profile slurm                     # paper scale on a cluster
 
 
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.12")
+
+# Snakemake names neither the file nor the line of a config file that does not parse;
+# config.yaml is checked here first (files given with --configfile Snakemake reads
+# before this Snakefile, so their parse errors keep Snakemake's message).
+sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
+from latedecay.config_files import check_parses
+
+check_parses(f"{workflow.basedir}/config.yaml")
 
 
 # Resolved beside this file, so tests can run it with another --directory.

@@ -59,7 +59,7 @@ def test_quadratic_fit_recovers_coefficients():
 
 
 def write_snapshots(path, epochs, decay=None, d=6):
-    params = torch.tensor([[e + 0.1 * j for j in range(d)] for e in epochs], dtype=torch.float32)
+    params = torch.tensor([[e + 0.1 * j for j in range(d)] for e in epochs], dtype=torch.float32).reshape(-1, d)
     save_torch({"epochs": torch.tensor(epochs, dtype=torch.int64), "params": params,
                 "path": "main" if decay is None else f"decay{decay}", "decay_epoch": decay}, path)  # fmt: skip
     return path
@@ -100,3 +100,23 @@ def test_selected_snapshots_follow_the_requested_order(tmp_path):
     assert rows[:, 0].tolist() == [10, 0, 20, 5]  # decay10 epoch 20 = its 10th epoch after the decay
     with pytest.raises(RuntimeError, match="decay10 at epoch 10"):
         select_snapshots(main, subs, ["decay10"], [10])  # epoch 0 of a subpath is the main path's
+
+
+@pytest.mark.parametrize(
+    "every, stride, main_start, decays",
+    [(1, 1, 0, [4, 8]), (3, 1, 0, [4, 8]), (2, 3, 5, [4, 6, 8]), (4, 2, 9, [8]), (5, 1, 0, [])],
+)
+def test_planned_snapshot_count_matches_the_files(tmp_path, every, stride, main_start, decays):
+    """What the config check counts is what the PCA job gathers from files laid out as the
+    training jobs write them: epoch 0, then segments of 4 epochs, subpaths of 6 epochs."""
+    from latedecay.landscape.selection import planned_count
+
+    main_epochs, segment, sub_epochs = 12, 4, 6
+    main = [write_snapshots(tmp_path / "m0.pt", [0])]
+    for end in range(segment, main_epochs + 1, segment):
+        epochs = [e for e in range(end - segment + 1, end + 1) if e % every == 0]
+        main.append(write_snapshots(tmp_path / f"m{end}.pt", epochs))
+    after = [e for e in range(1, sub_epochs + 1) if e % every == 0]  # epochs counted after the decay
+    subs = [write_snapshots(tmp_path / f"s{d}.pt", after, decay=d) for d in decays]
+    gathered = len(load_trajectories(main, subs, stride, main_start).paths)
+    assert planned_count(main_epochs, sub_epochs, every, decays, stride, main_start) == gathered

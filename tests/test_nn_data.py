@@ -1,7 +1,10 @@
-"""CIFAR-10 files (md5 policy, offline error, corrupt files) and the prepared sets."""
+"""CIFAR-10 files (md5 policy, offline error, corrupt and malicious files) and the prepared sets."""
 
+import builtins
 import logging
+import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -57,6 +60,65 @@ def test_corrupt_batch_file_is_named(tmp_path):
     (folder / "data_batch_3").write_bytes(b"not a pickle")
     with pytest.raises(RuntimeError, match="data_batch_3"):
         cifar.read_split(tmp_path, train=True)
+
+
+class Payload:
+    """Unpickling this calls ``call(*args)``: what a tampered batch file can do."""
+
+    def __init__(self, call, *args):
+        self.call, self.args = call, args
+
+    def __reduce__(self):
+        return self.call, self.args
+
+
+def payloads(marker):
+    return {
+        "os.system": Payload(os.system, f"touch {marker}"),
+        "builtins.exec": Payload(builtins.exec, f"open({str(marker)!r}, 'w').write('ran')"),
+        "builtins.eval": Payload(builtins.eval, f"open({str(marker)!r}, 'w').write('ran')"),
+    }
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+@pytest.mark.parametrize("kind", ["os.system", "builtins.exec", "builtins.eval"])
+def test_payload_batch_file_is_refused_without_running(tmp_path, kind, protocol):
+    folder = write_tiny_cifar(tmp_path, per_batch=10, test=10)
+    marker = tmp_path / "marker"
+    entry = cifar.load_batch_file(folder / "data_batch_2")
+    entry["labels"] = payloads(marker)[kind]  # deep inside an otherwise valid batch
+    (folder / "data_batch_2").write_bytes(pickle.dumps(entry, protocol=protocol))
+    with pytest.raises(cifar.RefusedGlobal) as err:
+        cifar.read_split(tmp_path, train=True)
+    assert str(folder / "data_batch_2") in str(err.value)
+    # named as the file spells it: posix.system, builtins.exec (__builtin__.exec below protocol 3)
+    assert re.search(rf"the global \w+\.{kind.split('.')[1]},", str(err.value))
+    assert not marker.exists()
+    with open(folder / "data_batch_2", "rb") as fh:
+        pickle.load(fh)  # the payload is live: a plain load runs it
+    assert marker.exists()
+
+
+def test_codecs_encode_admits_only_latin1_bytes(tmp_path):
+    ok = pickle.dumps({"data": b"\x00\xff"}, protocol=2)  # bytes as _codecs.encode(str, "latin1")
+    assert b"_codecs" in ok
+    (tmp_path / "ok").write_bytes(ok)
+    assert cifar.load_batch_file(tmp_path / "ok") == {"data": b"\x00\xff"}
+    (tmp_path / "odd").write_bytes(ok.replace(b"latin1", b"rot_13"))
+    with pytest.raises(pickle.UnpicklingError, match="rot_13"):
+        cifar.load_batch_file(tmp_path / "odd")
+
+
+def test_safe_reader_loads_tiny_and_real_batches(root, repo):
+    raw = cifar.load_batch_file(cifar.batch_dir(root) / "data_batch_1")
+    assert raw["data"].shape == (100, 3072) and raw["data"].dtype == np.uint8 and len(raw["labels"]) == 100
+    assert cifar.load_batch_file(cifar.batch_dir(root) / "batches.meta")["num_vis"] == 3072
+    real = repo.parent / "shared" / "data" / "cifar-10-batches-py" / "test_batch"
+    if not real.is_file():
+        pytest.skip("no offline CIFAR-10 copy beside the checkout")
+    entry = cifar.load_batch_file(real)  # names numpy.core.multiarray._reconstruct (NumPy 1 pickles)
+    assert entry["data"].dtype == np.uint8 and entry["data"].shape[1] == 3072
+    assert len(entry["labels"]) == len(entry["data"])
 
 
 def test_subset_draws_each_class_with_a_fresh_generator():

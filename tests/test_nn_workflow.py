@@ -11,7 +11,6 @@ from conftest import run_snakemake
 from dag import planned_jobs
 from tiny_cifar import write_tiny_cifar
 
-from latedecay.config_checks import ConfigError, check_nn
 from latedecay.io import load_json, load_torch
 from latedecay.nn.models import build_model
 
@@ -55,7 +54,8 @@ def test_tiny_run_outputs_follow_the_contract(tiny_run):
     data = load_torch(tiny_run / "results/data/train.pt")
     assert data["images"].shape == (100, 3, 32, 32) and data["split"] == "train"
     assert load_torch(tiny_run / "results/data/eval.pt")["images"].shape == (500, 3, 32, 32)
-    assert "md5 differs" in (tiny_run / "logs/download_cifar/download_cifar.log").read_text()
+    assert "md5 differs" in (tiny_run / "logs/prepare_data/prepare_data.log").read_text()
+    assert load_json(tiny_run / "results/data/cifar_check.json")["mismatch"]  # synthetic files
     assert "images/s" in (tiny_run / "logs/train_main/seed7/epoch4.log").read_text()
     assert not list((tiny_run / "results").rglob(".resume/**/*.pt"))  # deleted on success
     # a subpath starts from the main checkpoint it names: its first snapshot moved away from it
@@ -95,16 +95,35 @@ def parameters_of(state):
     return torch.nn.utils.parameters_to_vector(model.parameters()).detach()
 
 
-@pytest.mark.parametrize(
-    "change, key",
-    [({"subpath": {"decay_epochs": [150]}}, "subpath.decay_epochs[0]"),
-     ({"subpath": {"decay_epochs": [3100]}}, "subpath.decay_epochs[0]"),
-     ({"train": {"batch_size": 6000}}, "train.batch_size")],
-)  # fmt: skip
-def test_config_checks_name_the_key(repo, change, key):
-    cfg = yaml.safe_load((repo / "config.yaml").read_text())
-    for section, values in change.items():
-        cfg[section].update(values)
-    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        check_nn(cfg)
-    check_nn(yaml.safe_load((repo / "config.yaml").read_text()))
+DATA = ["results/data/train.pt", "--configfile", "presets/tiny.yaml", "--directory"]
+
+
+def test_raw_batch_files_are_inputs_of_prepare_data(tmp_path):
+    batches = write_tiny_cifar(tmp_path / "data" / "tiny", per_batch=20, test=20)
+    run_snakemake("-c1", *DATA, tmp_path)
+    assert planned_jobs(*DATA, tmp_path) == {}
+    # present batch files belong to no rule: even -F plans no download that would delete them
+    assert planned_jobs(*DATA, tmp_path, "-F") == {"prepare_data": 1}
+    changed = batches / "data_batch_3"
+    changed.write_bytes(changed.read_bytes().replace(b"tiny_", b"TINY_"))  # same size, new content
+    assert planned_jobs(*DATA, tmp_path) == {"prepare_data": 1}
+
+
+def test_only_absent_batch_files_are_downloaded(tmp_path):
+    batches = write_tiny_cifar(tmp_path / "data" / "tiny", per_batch=20, test=20)
+    (batches / "test_batch").unlink()
+    proc = run_snakemake("-n", *DATA, tmp_path)
+    assert "output: data/tiny/cifar-10-batches-py/test_batch\n" in proc.stdout
+    assert planned_jobs(*DATA, tmp_path) == {"download_cifar": 1, "prepare_data": 1}
+
+
+def test_config_check_plans_the_snapshots_training_writes(tiny_run):
+    """The landscape snapshot count of the config check follows the engine's cadence."""
+    from latedecay.landscape.selection import planned_epochs
+
+    main, subs = planned_epochs(main_epochs=4, sub_epochs=2, snapshot_every=1, decays=[2, 4])
+    written = [load_torch(tiny_run / f"results/main/epoch{e}/snapshots.pt")["epochs"].tolist() for e in (0, 2, 4)]
+    assert sorted(set(sum(written, []))) == main
+    for decay in (2, 4):
+        after = load_torch(tiny_run / f"results/sub/decay{decay}/snapshots.pt")["epochs"].tolist()
+        assert [decay + e for e in after if e > 0] == subs[decay]

@@ -1,8 +1,6 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 # The science package lives beside the entry scripts; rules use it for
 # config checks and for planning (segment epochs, chunk counts).
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
@@ -10,8 +8,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from latedecay import config_checks  # noqa: E402
 from latedecay.provenance import code_digest  # noqa: E402
 
-validate(config, schema="../schemas/config.schema.yaml")
-config_checks.check_config(config)
+# Schema (defaults filled in) and cross-key checks; errors name the key and its file:line.
+config_checks.validate_config(
+    config,
+    f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+    workflow.configfiles,
+)
 
 
 wildcard_constraints:

@@ -1,9 +1,9 @@
-"""Obtain CIFAR-10 (python layout) in data.root and record its md5 check."""
+"""Obtain the CIFAR-10 batch files (python layout) in data.root (torchvision download)."""
 
-from latedecay.io import save_json, script_logging
-from latedecay.nn.cifar import ensure_cifar
+from latedecay.io import script_logging
+from latedecay.nn.cifar import batch_dir, fetch_cifar, root_of
 
 with script_logging(snakemake.log[0]) as log:
-    report = ensure_cifar(snakemake.params.root, allow_mismatch=snakemake.params.allow_checksum_mismatch)
-    log.info("CIFAR-10 ready in %s (%d files differ from the official md5)", report["root"], len(report["mismatch"]))
-    save_json(report, snakemake.output[0])
+    root = root_of(snakemake.output[0])
+    fetched = fetch_cifar(root)
+    log.info("CIFAR-10 in %s (downloaded: %s)", batch_dir(root), ", ".join(fetched) or "none")

@@ -1,4 +1,5 @@
-"""Checks across config keys that a JSON schema cannot express.
+"""Checks across config keys that a JSON schema cannot express, and ``validate_config``,
+the one call the workflow makes: YAML pitfalls, the schema, then these checks.
 
 Each check raises ``ConfigError`` naming the offending key, so a bad config
 stops Snakemake before any job starts.
@@ -6,12 +7,16 @@ stops Snakemake before any job starts.
 
 
 class ConfigError(ValueError):
-    pass
+    """``config key 'a.b[0]': message``; ``key`` keeps the dotted key."""
+
+    def __init__(self, key, message):
+        super().__init__(f"config key '{key}': {message}")
+        self.key, self.message = key, message
 
 
 def _require(ok, key, message):
     if not ok:
-        raise ConfigError(f"config key '{key}': {message}")
+        raise ConfigError(key, message)
 
 
 def check_nn(cfg):
@@ -101,6 +106,26 @@ def check_landscape(cfg):
                  f"landscape.grid.{axis}.max", "must exceed min")  # fmt: skip
     points = grid["pc1"]["points"] * grid["pc2"]["points"]
     _require(land["chunks"] <= points, "landscape.chunks", f"more chunks than the {points} grid points")
+    _check_snapshot_count(cfg)
+
+
+def _check_snapshot_count(cfg):
+    """The PCA of n snapshots has at most n - 1 components: it must get more than it computes."""
+    from .landscape.selection import planned_count
+
+    land, every = cfg["landscape"], cfg["train"]["snapshot_every"]
+    decays = cfg["subpath"]["decay_epochs"] if land["subpaths"] == "all" else land["subpaths"]
+    n = planned_count(cfg["main"]["epochs"], cfg["subpath"]["epochs"], every, decays,
+                      land.get("snapshot_stride", 1), land.get("main_start", 0))  # fmt: skip
+    k = land["components"]
+    _require(
+        n > k,
+        "landscape.components",
+        f"{k} components need more than {k} snapshots, but the landscape gets {n} (from main.epochs, "
+        f"subpath.epochs, train.snapshot_every = {every}, landscape.subpaths, landscape.main_start and "
+        "landscape.snapshot_stride); lower train.snapshot_every or landscape.snapshot_stride, add "
+        "landscape.subpaths, or lower landscape.components",
+    )
 
 
 CHECKS = [check_nn, check_toy, check_landscape]
@@ -110,3 +135,24 @@ def check_config(cfg):
     """Run every cross-key check on a schema-validated config."""
     for check in CHECKS:
         check(cfg)
+
+
+def validate_config(cfg, schema, files=()):
+    """Reject a bad config before any job, naming the key (and the file:line that set it).
+
+    ``cfg`` is Snakemake's merged config, completed in place with the schema's defaults;
+    ``files`` are the config files it was merged from (workflow.configfiles).
+    """
+    from . import config_files, config_schema
+
+    for path in files:
+        config_files.check_duplicate_keys(path)
+    try:
+        config_schema.check_finite(cfg)
+        config_schema.validate(cfg, schema)
+        check_config(cfg)
+    except ConfigError as err:
+        where = config_files.locate(files, err.key, cfg)
+        if not where:
+            raise
+        raise ConfigError(err.key, f"{err.message} (set in {', '.join(where)})") from None

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..io import load_torch
+from ..io import load_torch, rebuild_hint
 from ..names import MAIN, run_label
+from .selection import select
 
 
 @dataclass
@@ -19,29 +20,20 @@ class Trajectories:
 def _read(path):
     record = load_torch(path)
     if not {"epochs", "params"} <= set(record):
-        raise RuntimeError(f"{path}: not a snapshots file (needs 'epochs' and 'params')")
+        raise RuntimeError(f"{path}: not a snapshots file (needs 'epochs' and 'params'); {rebuild_hint(path)}")
     epochs, params = record["epochs"].to(torch.int64), record["params"]
     if params.ndim != 2 or len(params) != len(epochs):
-        raise RuntimeError(f"{path}: 'params' must be [k, D] with one row per entry of 'epochs'")
+        raise RuntimeError(f"{path}: 'params' must be [k, D] with one row per entry of 'epochs'; {rebuild_hint(path)}")
     return epochs.numpy(), params.float(), record.get("decay_epoch")
 
 
-def _keep(n, stride, forced=()):
-    """Indices of every ``stride``-th row from the first, the last row and ``forced`` rows."""
-    keep = set(range(0, n, stride)) | set(forced)
-    if n:
-        keep.add(n - 1)
-    return sorted(keep)
-
-
-def _main_rows(files, main_start):
-    """{epoch: row} of the main path from ``main_start`` on (segment files may overlap)."""
+def _main_rows(files):
+    """{epoch: row} of the main path (segment files may overlap)."""
     rows = {}
     for path in files:
         epochs, params, _ = _read(path)
         for epoch, row in zip(epochs.tolist(), params):
-            if epoch >= main_start:
-                rows.setdefault(epoch, row)
+            rows.setdefault(epoch, row)
     return dict(sorted(rows.items()))
 
 
@@ -57,21 +49,19 @@ def _sub_rows(path):
 
 def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     """Main path from epoch ``main_start`` on (its branch points always kept) and every
-    subpath, each thinned to every ``stride``-th snapshot plus its last one.
+    subpath, each thinned to every ``stride``-th snapshot plus its last one (selection.select).
 
     Rows are selected before they are copied, so memory peaks at the files plus the result.
     """
-    main = _main_rows(main_files, main_start)
-    subs = sorted((_sub_rows(path) for path in sub_files), key=lambda s: s[0])
-    main_epochs = list(main)
-    branch = [main_epochs.index(d) for d, _ in subs if d in main]
+    main = _main_rows(main_files)
+    subs = dict(_sub_rows(path) for path in sub_files)
+    chosen = select(list(main), {d: list(series) for d, series in subs.items()}, stride, main_start)
     paths, epochs, rows = [], [], []
-    for label, series, forced in [(MAIN, main, branch)] + [(run_label(d), s, ()) for d, s in subs]:
-        keys = list(series)
-        for i in _keep(len(keys), stride, forced):
-            paths.append(label)
-            epochs.append(keys[i])
-            rows.append(series[keys[i]])
+    for decay, kept in chosen:
+        series = main if decay is None else subs[decay]
+        paths += [run_label(decay)] * len(kept)
+        epochs += kept
+        rows += [series[epoch] for epoch in kept]
     widths = {len(r) for r in rows}
     if len(widths) > 1:
         raise RuntimeError(f"snapshot files disagree on the parameter count: {sorted(widths)}")
@@ -83,7 +73,7 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
 def select_snapshots(main_files, sub_files, labels, epochs):
     """float32 [N, D] rows of the snapshots named by (run label, global epoch) pairs, in that
     order: the rows of a PCA (projection.npz "paths" and "epochs") read back from the files."""
-    series = {MAIN: _main_rows(main_files, 0)}
+    series = {MAIN: _main_rows(main_files)}
     for path in sub_files:
         decay, rows = _sub_rows(path)
         series[run_label(decay)] = rows

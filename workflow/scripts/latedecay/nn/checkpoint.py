@@ -10,7 +10,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..io import load_torch, save_torch
+from ..io import load_torch, rebuild_hint, save_torch
 from ..names import decay_of
 
 log = logging.getLogger("latedecay.nn.checkpoint")
@@ -35,7 +35,7 @@ def load_checkpoint(path):
     ckpt = load_torch(path)
     missing = {"model", "optimizer", "epoch"} - set(ckpt) if isinstance(ckpt, dict) else {"model"}
     if missing:
-        raise RuntimeError(f"{path}: not a latedecay checkpoint (missing {sorted(missing)})")
+        raise RuntimeError(f"{path}: not a latedecay checkpoint (missing {sorted(missing)}); {rebuild_hint(path)}")
     return ckpt
 
 

@@ -3,6 +3,9 @@
 torchvision's CIFAR10 class insists on the official md5 sums; rebuilt copies (such as
 the offline pixel-exact one) differ, so the check is done here, with an explicit opt-in
 (``allow_mismatch``) that still logs which files differ.
+
+The batch files are pickles, and a plain ``pickle.load`` runs whatever code a file names;
+``BatchUnpickler`` admits only the globals the batch format needs.
 """
 
 import logging
@@ -10,6 +13,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+from numpy._core.multiarray import _reconstruct
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
 
@@ -22,6 +26,11 @@ OFFICIAL_MD5 = dict(CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["fil
 
 def batch_dir(root):
     return Path(root) / CIFAR10.base_folder
+
+
+def root_of(batch_file):
+    """data.root of a batch file path (root/cifar-10-batches-py/name)."""
+    return Path(batch_file).parents[1]
 
 
 def _missing(root):
@@ -40,6 +49,16 @@ def _download(root, missing):
         ) from err
 
 
+def fetch_cifar(root):
+    """Download the batch files into ``root`` (torchvision, archive md5-checked) unless all
+    are there; return the names that were missing."""
+    missing = _missing(root)
+    if missing:
+        log.info("CIFAR-10 missing in %s (%s): downloading %s", batch_dir(root), missing, CIFAR10.url)
+        _download(root, missing)
+    return missing
+
+
 def ensure_cifar(root, allow_mismatch=False, download=True):
     """Make sure the batch files are in ``root``; return {file: md5} and the mismatching files.
 
@@ -47,12 +66,11 @@ def ensure_cifar(root, allow_mismatch=False, download=True):
     md5 differs from the official release is an error unless ``allow_mismatch``; then it is
     logged as a warning.
     """
+    if download:
+        fetch_cifar(root)
     missing = _missing(root)
     if missing:
-        if not download:
-            raise FileNotFoundError(f"CIFAR-10 files missing in {batch_dir(root)}: {', '.join(missing)}")
-        log.info("CIFAR-10 missing in %s (%s): downloading %s", batch_dir(root), missing, CIFAR10.url)
-        _download(root, missing)
+        raise FileNotFoundError(f"CIFAR-10 files missing in {batch_dir(root)}: {', '.join(missing)}")
     md5 = {name: calculate_md5(str(batch_dir(root) / name)) for name in OFFICIAL_MD5}
     mismatch = sorted(name for name, value in md5.items() if value != OFFICIAL_MD5[name])
     if mismatch and not allow_mismatch:
@@ -69,14 +87,60 @@ def ensure_cifar(root, allow_mismatch=False, download=True):
     return {"root": str(root), "md5": md5, "mismatch": mismatch}
 
 
-def _read_batch(path):
+def _latin1_bytes(text, encoding):
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes; any other codec is refused."""
+    if encoding != "latin1":
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+# What the batch format holds besides dict, list, str, bytes and int (pickle opcodes):
+# NumPy arrays and dtypes (numpy.core.* in the official files, numpy._core.* from NumPy 2)
+# and, in protocol-2 pickles written by Python 3, bytes as _codecs.encode(str, "latin1").
+SAFE_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("_codecs", "encode"): _latin1_bytes,
+}
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """A batch file names a global outside ``SAFE_GLOBALS``: tampered with, or not a batch file."""
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """Unpickler of CIFAR batch files: any global outside ``SAFE_GLOBALS`` is refused."""
+
+    def find_class(self, module, name):
+        try:
+            return SAFE_GLOBALS[(module, name)]
+        except KeyError:
+            raise RefusedGlobal(f"{module}.{name}") from None
+
+
+def load_batch_file(path):
+    """The unpickled content of one batch file, read with ``BatchUnpickler``."""
     try:
         with open(path, "rb") as fh:
-            entry = pickle.load(fh, encoding="latin1")
+            return BatchUnpickler(fh, encoding="latin1").load()
+    except RefusedGlobal as err:
+        raise RefusedGlobal(
+            f"refused to read CIFAR-10 batch file {path}: it names the global {err}, which the "
+            "batch format never holds (a tampered or foreign file; replace it with the official one)"
+        ) from None
+
+
+def _read_batch(path):
+    try:
+        entry = load_batch_file(path)
         data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
     except FileNotFoundError:
         raise FileNotFoundError(f"missing CIFAR-10 batch file: {path}") from None
+    except RefusedGlobal:
+        raise
     except Exception as err:
         raise RuntimeError(f"cannot read CIFAR-10 batch file {path}: corrupt or wrong layout ({err})") from err
     if len(data) != len(labels):

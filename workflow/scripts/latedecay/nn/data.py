@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..io import load_torch
+from ..io import load_torch, rebuild_hint
 
 # PAPER.md: the authors' CIFAR-10 channel statistics.
 MEAN = (0.491, 0.482, 0.447)
@@ -33,10 +33,10 @@ def _load_split(path, device):
     record = load_torch(path)
     missing = {"images", "labels"} - set(record)
     if missing:
-        raise RuntimeError(f"{path}: not a prepared data file (missing keys {sorted(missing)})")
+        raise RuntimeError(f"{path}: not a prepared data file (missing keys {sorted(missing)}); {rebuild_hint(path)}")
     images, labels = record["images"], record["labels"]
     if images.dtype != torch.uint8 or images.shape[1:] != (3, 32, 32) or len(labels) != len(images):
-        raise RuntimeError(f"{path}: expected uint8 images [N, 3, 32, 32] and N labels")
+        raise RuntimeError(f"{path}: expected uint8 images [N, 3, 32, 32] and N labels; {rebuild_hint(path)}")
     return Split(images.to(device), labels.to(device))
 
 
