@@ -30,6 +30,8 @@ if CIFAR_ABSENT:
         localrule: True
         conda:
             "../../envs/torch.yaml"
+        params:
+            code=code("download_cifar.py"),
         script:
             "../scripts/download_cifar.py"
 
@@ -53,5 +55,6 @@ rule prepare_data:
         seed=config["data"]["subset"]["seed"],
         eval_set=config["data"]["eval_set"],
         eval_limit=config["data"]["eval_limit"],
+        code=code("prepare_data.py"),
     script:
         "../scripts/prepare_data.py"
