@@ -143,13 +143,13 @@ def test_one_more_snapshot_than_components_is_enough():
 
 def test_rejections_name_the_file_and_line_that_set_the_value(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("train:\n  seed: 7\n  weight_decay: 1e-4\n")
+    bad.write_text("train:\n  momentum: 0.9\n  weight_decay: 1e-4\n")
     with pytest.raises(ConfigError, match=re.escape(f"write 1.0e-4 (set in {bad}:3)")):
         checked(yaml.safe_load(bad.read_text()), files=[REPO / "config.yaml", bad])
     # every file holding the value that was rejected is named; config.yaml's lr = 0.1 is not
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text("main:\n  lr: .nan\n")
-    second.write_text("train:\n  seed: 7\nmain:\n  lr: .nan\n")
+    second.write_text("train:\n  momentum: 0.9\nmain:\n  lr: .nan\n")
     with pytest.raises(ConfigError, match=re.escape(f"not a finite number (set in {first}:2, {second}:4)")):
         checked(yaml.safe_load(second.read_text()), files=[REPO / "config.yaml", first, second])
 
@@ -163,7 +163,7 @@ def test_duplicate_key_names_both_lines(tmp_path):
 
 @pytest.mark.parametrize(
     "text, where",
-    [("train:\n  seed: 7\n   batch_size: 3\n", "line 3, column 14"),
+    [("train:\n  momentum: 0.9\n   batch_size: 3\n", "line 3, column 14"),
      ("main:\n\tlr: 0.1\n", "line 2, column 1"),
      ("a: [1, 2\nb: 3\n", "line 2"),
      ("- 1\n- 2\n", "must hold keys at the top level")],
@@ -223,7 +223,7 @@ def test_unparseable_cli_config_file_stops_before_any_job(tmp_path):
     """Snakemake reads --configfile files before the Snakefile, so its own message stays
     (it names no file); check_parses gives file and line for the same file."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text("train:\n  seed: 7\n   batch_size: 3\n")
+    bad.write_text("train:\n  momentum: 0.9\n   batch_size: 3\n")
     cli_fails("--configfile", bad)
     with pytest.raises(ConfigFileError, match="line 3"):
         check_parses(bad)

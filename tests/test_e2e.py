@@ -107,7 +107,8 @@ def workflow_copy(tmp_path):
     copy.mkdir()
     shutil.copy2(REPO / "Snakefile", copy)
     shutil.copy2(REPO / "config.yaml", copy)
-    shutil.copytree(REPO / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("workflow", "envs"):
+        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
 
 
@@ -126,7 +127,8 @@ def test_package_code_change_reruns_exactly_the_rules_that_run_it(tiny, workflow
     tiny = shutil.copytree(tiny, tmp_path / "work", symlinks=True)  # mtimes kept; the fixture stays as it was
     assert plan_with(workflow_copy, tiny) == {}  # the copy's digests equal the repo's
     package = workflow_copy / "workflow/scripts/latedecay"
-    edit(package / "plots/fig2.py", "import logging", "import logging\n\nUNUSED = 1")
+    fig2 = package / "plots/fig2.py"
+    fig2.write_text(fig2.read_text() + "\n\nUNUSED = 1\n")
     assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}
     edit(package / "nn/losses.py", '"""Per-sample losses', '"""Comment-only change. Per-sample losses')
     assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}  # a docstring reruns nothing

@@ -64,16 +64,13 @@ def metrics(name, decay, start, end, rng, test_loss):
     }
 
 
-def synthetic_run(root, seeds=(7,), main=flat_main, sub=late_decay_helps, decays=DECAYS, layout="seed"):
-    """Metrics files under ``root``; returns seed-major (main files, sub files, raw sub dicts per seed).
-
-    ``layout`` "seed": results/seed<S>/..., the layout the replicate rules will use;
-    "flat": results/main/..., results/sub/... (one seed, today's training rules).
-    """
+def synthetic_run(root, seeds=(7,), main=flat_main, sub=late_decay_helps, decays=DECAYS):
+    """Metrics files under ``root`` (results/seed<S>/...); returns seed-major (main files, sub
+    files, raw sub dicts per seed)."""
     main_files, sub_files, raw = [], [], {}
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        base = root / "results" / (f"seed{seed}" if layout == "seed" else "")
+        base = root / "results" / f"seed{seed}"
         for e in range(0, MAIN_EPOCHS + 1, SEGMENT):
             path = base / f"main/epoch{e}/metrics.json"
             save_json(metrics("main", None, max(e - SEGMENT, 0), e, rng, main), path)
@@ -368,7 +365,7 @@ def test_settings_come_from_one_dict():
 
 def test_rules_build_figure_table_and_verdict_from_metrics(tmp_path):
     """The two Snakemake rules, run on metrics files laid out as today's training rules write them."""
-    synthetic_run(tmp_path, layout="flat")
+    synthetic_run(tmp_path)
     override = {
         "main": {"epochs": MAIN_EPOCHS, "segment_epochs": SEGMENT},
         "subpath": {"epochs": SUB_EPOCHS, "decay_epochs": DECAYS},

@@ -120,7 +120,7 @@ def test_paths_table_against_the_snapshots_themselves(tiny_run):
     assert set(table.loc[table["path"] == "decay4", "decay_epoch"]) == {4}
     # one snapshot, read back from its file: decay2's last one (epoch 2 after the decay)
     row = table[(table["path"] == "decay2") & (table["epoch"] == 4)]
-    theta = load_torch(tiny_run / "results/sub/decay2/snapshots.pt")["params"][1]
+    theta = load_torch(tiny_run / "results/seed7/sub/decay2/snapshots.pt")["params"][1]
     a, b, c = projection["pc3_fit"]
     c1, c2 = row["pc1"].iloc[0], row["pc2"].iloc[0]
     assert row["surface_pc3"].iloc[0] == pytest.approx(a * c1**2 + b * c1 + c)

@@ -6,7 +6,7 @@ from torch import nn
 
 from latedecay.nn.data import MEAN, STD, normalize
 from latedecay.nn.losses import correct, per_sample_loss
-from latedecay.nn.models import build_model, num_params, pool_before_relu
+from latedecay.nn.models import MaskedDropout, build_model, num_params, pool_before_relu
 
 
 @pytest.mark.parametrize("arch, count", [("vgg_small", 1_250_634), ("vgg11_bn", 9_231_114)])
@@ -25,7 +25,7 @@ def test_vgg_small_layout_and_init():
     assert [c.out_channels for c in convs] == [32, 64, 64, 64, 128, 128, 256, 256]
     assert [(lin.in_features, lin.out_features) for lin in linears] == [(256, 128), (128, 128), (128, 10)]
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.5, 0.5]
+    assert [(m.p, m.features) for m in model.modules() if isinstance(m, MaskedDropout)] == [(0.5, 128), (0.5, 128)]
     for conv in convs:  # Kaiming normal, fan_out: std = sqrt(2 / (out * 9))
         expected = (2 / (conv.out_channels * 9)) ** 0.5
         assert conv.weight.std().item() == pytest.approx(expected, rel=0.1)
@@ -93,3 +93,15 @@ def test_normalize_uses_the_paper_statistics():
         assert out[0, c, 0, 0].item() == pytest.approx(-MEAN[c] / STD[c], rel=1e-6)
         assert out[0, c, 1, 1].item() == pytest.approx((1 - MEAN[c]) / STD[c], rel=1e-6)
     assert normalize(images, torch.float64).dtype == torch.float64
+
+
+def test_masked_dropout_applies_the_given_mask_and_refuses_none():
+    layer = MaskedDropout(0.5, 4)
+    x = torch.ones(2, 4)
+    layer.mask = torch.tensor([[0.0, 2.0, 2.0, 0.0], [2.0, 0.0, 0.0, 2.0]])
+    assert torch.equal(layer(x), layer.mask)
+    assert torch.equal(layer.eval()(x), x)  # eval mode: identity
+    layer.train().mask = torch.empty(0)
+    with pytest.raises(RuntimeError, match="dropout mask"):
+        layer(x)
+    assert "mask" not in layer.state_dict()  # checkpoints keep nn.Dropout's keys

@@ -122,8 +122,8 @@ def test_config_check_plans_the_snapshots_training_writes(tiny_run):
     from latedecay.landscape.selection import planned_epochs
 
     main, subs = planned_epochs(main_epochs=4, sub_epochs=2, snapshot_every=1, decays=[2, 4])
-    written = [load_torch(tiny_run / f"results/main/epoch{e}/snapshots.pt")["epochs"].tolist() for e in (0, 2, 4)]
+    written = [load_torch(tiny_run / f"results/seed7/main/epoch{e}/snapshots.pt")["epochs"].tolist() for e in (0, 2, 4)]
     assert sorted(set(sum(written, []))) == main
     for decay in (2, 4):
-        after = load_torch(tiny_run / f"results/sub/decay{decay}/snapshots.pt")["epochs"].tolist()
+        after = load_torch(tiny_run / f"results/seed7/sub/decay{decay}/snapshots.pt")["epochs"].tolist()
         assert [decay + e for e in after if e > 0] == subs[decay]
