@@ -114,6 +114,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=125)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", default="off", help="train.compile of the engine (auto, off, default, ...)")
+    parser.add_argument("--precision", default="fp32", help="train.precision of the engine (fp32, tf32, bf16)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -121,7 +123,8 @@ def main():
     n_used = (len(labels) // args.batch_size) * args.batch_size
     settings = TrainSettings(arch=args.arch, loss="mse", eval_augment=False, batch_size=args.batch_size,
                              momentum=0.9, weight_decay=1e-4, eval_every=1, snapshot_every=1, resume_every=1,
-                             device=args.device, threads=args.threads)  # fmt: skip
+                             device=args.device, threads=args.threads, compile=args.compile,
+                             precision=args.precision, compile_cache="bench/out/compile-cache")  # fmt: skip
     torch.manual_seed(7)
     trainer = Trainer.create([engine.place(build_model(args.arch), device)], [Run(7, "main")], settings, 0.1)
     torch.manual_seed(7)

@@ -15,7 +15,7 @@ from latedecay.nn.trainer import Run
 
 TRAIN = {"arch": "vgg_small", "loss": "mse", "eval_augment": False, "batch_size": 25, "momentum": 0.9,
          "weight_decay": 1e-4, "eval_every": 1, "snapshot_every": 1, "resume_every": 1, "device": "cpu",
-         "threads": 1}  # fmt: skip
+         "threads": 1, "compile": "off", "precision": "fp32", "compile_cache": "results/.compile-cache"}  # fmt: skip
 SEED = 7
 
 

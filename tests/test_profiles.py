@@ -10,6 +10,7 @@ import shlex
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from snakemake.cli import get_profile_dir
 from snakemake.profiles import ProfileConfigFileParser
 from snakemake.resources import Resource
@@ -23,8 +24,8 @@ OVERLAY = REPO / "profiles" / "test-slurm" / "profile.yaml"
 DEFAULT = REPO / "profiles" / "default" / "profile.yaml"
 SITE_VARS = ("LATEDECAY_SLURM_ACCOUNT", "LATEDECAY_SLURM_PARTITION", "LATEDECAY_SLURM_GPU_PARTITION",
              "LATEDECAY_GPU_MODEL")  # fmt: skip
-GPU_RULES = {"train_main", "train_subpath", "landscape_chunk", "landscape_paths"}
-CPU_RULES = {"prepare_data", "init_main", "landscape_pca"}  # heavy, but no GPU
+GPU_RULES = {"init_main", "train_main", "train_subpath", "landscape_chunk", "landscape_paths"}
+CPU_RULES = {"prepare_data", "landscape_pca"}  # heavy, but no GPU
 
 
 def parse(path, monkeypatch, **env):
@@ -179,3 +180,19 @@ def test_snakemake_accepts_the_profiles(profile):
     proc = run_snakemake("-n", "--quiet", "rules", *args, "--configfile", REPO / "presets" / "tiny.yaml",
                          "--", "results/seed7/main/epoch2/metrics.json")  # fmt: skip
     assert "train_main" in proc.stdout
+
+
+def test_gpu_profile_packs_subpaths_and_caps_gpu_jobs(tmp_path):
+    """profiles/gpu: one GPU job at a time (resources gpu=1 against the rules' gpu: 1),
+    the 11 subpaths of a seed in one job, CPU rules free to run beside them."""
+    proc = run_snakemake("-n", "--profile", "profiles/gpu", "--directory", tmp_path, cwd=REPO)
+    blocks = re.split(r"^(?=(?:local)?rule \w+:$)", proc.stdout, flags=re.M)
+    jobs = [(re.match(r"(?:local)?rule (\w+):", b)[1], b) for b in blocks if re.match(r"(?:local)?rule \w+:", b)]
+    names = [name for name, _ in jobs]
+    assert names.count("train_subpath_seed7_pack2000") == 1 and not any(n == "train_subpath" for n in names)
+    for name, text in jobs:
+        gpu = re.search(r"resources: .*\bgpu=(\d+)", text)
+        on_gpu = name.startswith(("init_main", "train_", "landscape_chunk", "landscape_paths"))
+        assert (gpu is not None and gpu[1] == "1") == on_gpu, name
+    profile = yaml.safe_load((REPO / "profiles/gpu/profile.yaml").read_text())
+    assert profile["resources"] == {"gpu": 1} and profile["cores"] == "all"

@@ -57,7 +57,7 @@ EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach
     "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
     "rule_landscape_paths": 1,
 })  # fmt: skip
-GPU_RULES = ("rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk", "rule_landscape_paths")
+GPU_RULES = ("rule_init_main", "rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk", "rule_landscape_paths")
 TIMING_KEYS = {"images_per_s", "seconds"}  # wall-clock measurements, never equal
 
 pytestmark = [

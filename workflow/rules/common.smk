@@ -115,7 +115,8 @@ def nn_train_params():
 
 
 def gpu_jobs():
-    """GPUs a training or evaluation job holds: profiles cap the sum with --resources gpu=N."""
+    """GPUs a training or landscape job holds (none with train.device: cpu); profiles/gpu
+    caps their sum with resources: gpu=N, so GPU jobs never share a GPU unmanaged."""
     return 0 if config["train"]["device"] == "cpu" else 1
 
 

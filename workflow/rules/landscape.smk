@@ -50,6 +50,7 @@ rule landscape_chunk:
     resources:
         mem_mb=lambda wc, attempt: 12000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
+        gpu=gpu_jobs(),
     params:
         arch=config["model"]["arch"],
         loss=config["model"]["loss"],
@@ -85,6 +86,7 @@ rule landscape_paths:
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
+        gpu=gpu_jobs(),
     params:
         arch=config["model"]["arch"],
         loss=config["model"]["loss"],

@@ -23,6 +23,7 @@ rule init_main:
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
+        gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
         code=code("init_main.py"),

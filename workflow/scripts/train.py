@@ -9,7 +9,7 @@ from latedecay.nn.trainer import Run
 with script_logging(snakemake.log[0]):
     p = snakemake.params
     settings = TrainSettings.from_params(p.train)
-    device = setup(settings.device, settings.threads or snakemake.threads)
+    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache)
     out = {name: job.paths(snakemake.output[name]) for name in job.OUTPUTS}
     job.train_job(
         {"train": snakemake.input.train, "eval": snakemake.input.eval},

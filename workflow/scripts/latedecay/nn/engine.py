@@ -38,12 +38,14 @@ def new_history():
             "eval": {k: [] for k in ("epoch", *EVAL_METRICS)}, "train_images": 0, "train_seconds": 0.0}  # fmt: skip
 
 
-def record_eval(history, model, sets, run, settings, epoch):
-    """Full-pass (train_loss, train_acc, test_loss, test_acc) of ``model`` at ``epoch``."""
+def record_eval(history, trainer, k, sets, epoch):
+    """Full-pass (train_loss, train_acc, test_loss, test_acc) of run k at ``epoch``."""
+    run, s = trainer.runs[k], trainer.settings
+    module, forward = trainer.evaluation(k)
     values = []
     for split in sets:
-        gen = rng.generator(run.seed, run.label, epoch, "eval") if settings.eval_augment else None
-        values += evaluate(model, split, settings.loss, gen)
+        gen = rng.generator(run.seed, run.label, epoch, "eval") if s.eval_augment else None
+        values += evaluate(module, split, s.loss, gen, forward=forward, autocast=trainer.autocast)
     for name, value in zip(EVAL_METRICS, torch.stack([v.double() for v in values]).tolist()):
         history["eval"][name].append(value)
     history["eval"]["epoch"].append(epoch)
@@ -58,7 +60,7 @@ def record(history, trainer, k, sets, epoch):
     """What the cadences ask for at ``epoch`` (epoch 0 of the main path: both)."""
     s = trainer.settings
     if epoch % s.eval_every == 0:
-        record_eval(history, trainer.model(k), sets, trainer.runs[k], s, epoch)
+        record_eval(history, trainer, k, sets, epoch)
     if epoch % s.snapshot_every == 0:
         record_snapshot(history, trainer, k, epoch)
 
@@ -139,8 +141,10 @@ def snapshots_record(history, run, num_params):
 WALL_CLOCK_FIELDS = ("images_per_s",)
 
 
-def metrics_record(history, run, start_epoch, end_epoch, device, lr):
+def metrics_record(history, run, start_epoch, end_epoch, device, lr, settings):
     return {
+        "precision": settings.precision,
+        "compile": settings.compile,
         "path": run.label,
         "seed": run.seed,
         "decay_epoch": decay_of(run.label),

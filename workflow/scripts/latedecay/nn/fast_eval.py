@@ -12,6 +12,8 @@
   same values, ~1.5x faster than the pooling kernel, which also computes argmax indices.
 """
 
+import copy
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -118,3 +120,26 @@ def _is_2x2_pool(pool):
     pair = nn.modules.utils._pair
     return (pair(pool.kernel_size) == (2, 2) and pair(pool.stride) == (2, 2) and pair(pool.padding) == (0, 0)
             and pair(pool.dilation) == (1, 1) and not pool.ceil_mode and not pool.return_indices)  # fmt: skip
+
+
+class EvaluationCopy:
+    """A rewritten copy of a training model (for_evaluation), refreshed with the model's
+    current weights before each evaluation: the rewrites cost once, not per evaluation."""
+
+    def __init__(self, model):
+        self.module = copy.deepcopy(model)
+        self.conv2x2 = set(for_evaluation(self.module))
+        self.buffers = set(model.state_dict()) - {n for n, _ in model.named_parameters()}
+
+    @torch.no_grad()
+    def load(self, model):
+        """Copy ``model``'s parameters (unrolled where a layer is now Conv2x2) and persistent buffers."""
+        for name, p in model.named_parameters():
+            layer, _, kind = name.rpartition(".")
+            value = p.detach()
+            if layer in self.conv2x2:
+                value = unroll_weight(value) if kind == "weight" else unroll_bias(value)
+            self.module.get_parameter(name).copy_(value)
+        for name in self.buffers:
+            self.module.get_buffer(name).copy_(model.get_buffer(name))
+        return self.module

@@ -27,7 +27,7 @@ def paths(item):
 def _write_outputs(out, trainer, k, history, start, end, device):
     run = trainer.runs[k]
     save_torch(engine.snapshots_record(history, run, trainer.flat_params(k).numel()), out["snapshots"])
-    save_json(engine.metrics_record(history, run, start, end, device, trainer.lr), out["metrics"])
+    save_json(engine.metrics_record(history, run, start, end, device, trainer.lr, trainer.settings), out["metrics"])
     save_checkpoint(out["checkpoint"], trainer, k, end)  # last: marks success
 
 

@@ -26,6 +26,9 @@ class TrainSettings:
     resume_every: int = _from("train")
     device: str = _from("train")
     threads: int | None = _from("train")
+    compile: str = _from("train")
+    precision: str = _from("train")
+    compile_cache: str = _from("train")
 
     @classmethod
     def from_config(cls, config):

@@ -8,6 +8,9 @@ after a kill. Layouts differ only in how the forward pass is batched: one module
 GPUs), which agree to round-off. The loss summed over models gives each model exactly
 its own gradient, and SGD (elementwise momentum and weight decay) on stacked tensors
 equals K separate optimizers.
+
+train.precision (autocast) and train.compile (torch.compile of the loss and of the
+evaluation forward pass) apply to both layouts alike (``nn.numerics``).
 """
 
 import copy
@@ -16,9 +19,10 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from . import rng
+from . import numerics, rng
 from .augment import crop_flip, draw
 from .data import model_input, normalize
+from .fast_eval import EvaluationCopy
 from .losses import per_sample_loss
 from .models import MaskedDropout
 
@@ -64,9 +68,36 @@ class Trainer:
         named = [(n, m) for n, m in models[0].named_modules() if isinstance(m, MaskedDropout) and m.p > 0]
         self.dropout_names = [n for n, _ in named]
         self.dropouts = [(m.p, m.features) for _, m in named]
-        self.optimizer = torch.optim.SGD(
-            self.parameters(), lr=self.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
-        )  # the one place hyperparameters are applied
+        self.device = next(models[0].parameters()).device
+        self.compile_mode = numerics.compile_mode(settings.compile, self.device)
+        self.autocast = lambda: numerics.autocast(settings.precision, self.device)
+        self.optimizer = self._sgd(self.parameters())
+        self._evaluation = None
+
+    def _sgd(self, params):
+        """The one place hyperparameters are applied. Fused on CUDA: the same update in one kernel."""
+        s = self.settings
+        fused = self.device.type == "cuda" or None
+        return torch.optim.SGD(params, lr=self.lr, momentum=s.momentum, weight_decay=s.weight_decay, fused=fused)
+
+    def _loss_function(self, template):
+        """loss(params, buffers, x, y) of one model: the forward pass (autocast), the loss in
+        the weights' precision; what vmap batches and torch.compile compiles."""
+
+        def loss(params, buffers, x, y):
+            with self.autocast():
+                logits = functional_call(template, (params, buffers), (x,))
+            return per_sample_loss(self.settings.loss, logits.to(self.dtype), y).mean()
+
+        return loss
+
+    def evaluation(self, k):
+        """(module, forward) evaluating model k: the fast_eval rewrites, compiled when train.compile says so."""
+        if self._evaluation is None:
+            copy_ = EvaluationCopy(self.model(k))
+            self._evaluation = copy_, numerics.compiled(copy_.module, self.compile_mode)
+        copy_, forward = self._evaluation
+        return copy_.load(self.model(k)), forward
 
     def train_epoch(self, train, epoch):
         """One epoch of all K models; their mean mini-batch losses as a [K] device tensor."""
@@ -112,9 +143,7 @@ class Trainer:
     def single_state(self, k):
         """Model k's (state_dict, single-model SGD state_dict): the checkpoint format."""
         model = self.model(k)
-        optimizer = torch.optim.SGD(
-            model.parameters(), lr=self.lr, momentum=self.settings.momentum, weight_decay=self.settings.weight_decay
-        )
+        optimizer = self._sgd(model.parameters())
         for p, buf in zip(model.parameters(), self.momentum()):
             if buf is not None:
                 optimizer.state[p]["momentum_buffer"] = (buf[k] if self.size > 1 else buf).detach().clone()
@@ -137,6 +166,12 @@ class Single(Trainer):
         self.dtype = next(self.module.parameters()).dtype
         super().__init__(models, runs, settings, lr)
         self._mask_modules = [self.module.get_submodule(n) for n in self.dropout_names]
+        self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
+        # Eager: a plain module call, the fastest on CPUs. Compiled: the functional loss,
+        # with the masks as inputs of the graph.
+        self._compiled = None
+        if self.compile_mode != "off":
+            self._compiled = numerics.compiled(self._loss_function(self.module), self.compile_mode)
 
     def parameters(self):
         return list(self.module.parameters())
@@ -148,10 +183,16 @@ class Single(Trainer):
         self.module.train()
 
     def _losses(self, images, labels, masks):
+        x = model_input(images[0], self.dtype)
+        if self._compiled is not None:
+            params = dict(self.module.named_parameters())
+            buffers = {**dict(self.module.named_buffers()), **{k: m[0] for k, m in zip(self._mask_keys, masks)}}
+            return self._compiled(params, buffers, x, labels[0]).reshape(1)
         for module, mask in zip(self._mask_modules, masks):
             module.mask = mask[0]
-        logits = self.module(model_input(images[0], self.dtype))
-        return per_sample_loss(self.settings.loss, logits, labels[0]).mean().reshape(1)
+        with self.autocast():
+            logits = self.module(x)
+        return per_sample_loss(self.settings.loss, logits.to(self.dtype), labels[0]).mean().reshape(1)
 
     def model(self, k):
         assert k == 0
@@ -181,6 +222,7 @@ class Stacked(Trainer):
         super().__init__(models, runs, settings, lr)
         self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
         self._scratch = None
+        self._forward = numerics.compiled(vmap(self._loss_function(self.template)), self.compile_mode)
 
     def parameters(self):
         return list(self.params.values())
@@ -192,12 +234,8 @@ class Stacked(Trainer):
         self.template.train()
 
     def _losses(self, images, labels, masks):
-        def one(params, buffers, x, y):
-            logits = functional_call(self.template, (params, buffers), (x,))
-            return per_sample_loss(self.settings.loss, logits, y).mean()
-
         buffers = {**self.buffers, **dict(zip(self._mask_keys, masks))}
-        return vmap(one)(self.params, buffers, normalize(images, self.dtype), labels)
+        return self._forward(self.params, buffers, normalize(images, self.dtype), labels)
 
     def model(self, k):
         """Model k as a module (a scratch copy of the template, for evaluation)."""
