@@ -1,4 +1,4 @@
-"""Parse Snakemake's dry-run job table."""
+"""Parse Snakemake's dry runs: the job table, and each planned job's block."""
 
 import re
 
@@ -21,3 +21,14 @@ def planned_jobs(*args, cwd=None):
         counts[match[1]] = int(match[2])
     counts.pop("total", None)
     return counts
+
+
+_JOB = re.compile(r"^(?:local)?rule (\w+):$", re.M)
+
+
+def planned_job_blocks(*args, cwd=None):
+    """Run ``snakemake -n`` and return (rule, the job's printed block) for every planned job."""
+    kwargs = {"cwd": cwd} if cwd else {}
+    out = run_snakemake("-n", *args, **kwargs).stdout
+    starts = [m.start() for m in _JOB.finditer(out)] + [len(out)]
+    return [(_JOB.match(out, a)[1], out[a:b]) for a, b in zip(starts, starts[1:])]

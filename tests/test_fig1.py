@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from dag import planned_jobs
 from conftest import REPO, run_snakemake
 from latedecay import stats
 from latedecay.io import save_csv, save_json
@@ -391,12 +392,10 @@ def test_rules_build_figure_table_and_verdict_from_metrics(tmp_path):
 
 def test_fig1_target_plans_only_its_own_inputs():
     """`snakemake figures/fig1.pdf` trains the main path and every subpath, and nothing of Fig. 2-4."""
-    out = run_snakemake("-n", "figures/fig1.pdf", "-q", "rules").stdout
-    table = out[out.index("job ") : out.index("total")]
-    counts = dict(line.split() for line in table.splitlines()[2:] if line.strip())
+    counts = planned_jobs("figures/fig1.pdf")
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    assert counts["fig1"] == "1" and "fig1_summary" not in counts
-    assert int(counts["train_subpath"]) == len(cfg["subpath"]["decay_epochs"])
+    assert counts["fig1"] == 1 and "fig1_summary" not in counts
+    assert counts["train_subpath"] == len(cfg["subpath"]["decay_epochs"])
     assert not [
         rule for rule in counts if any(w in rule for w in ("landscape", "toy", "fig2", "fig3", "fig4"))
     ]

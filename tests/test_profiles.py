@@ -17,6 +17,7 @@ from snakemake.resources import Resource
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 
+from dag import planned_job_blocks, planned_jobs
 from conftest import REPO, run_snakemake
 
 SLURM = REPO / "profiles" / "slurm" / "profile.yaml"
@@ -177,17 +178,14 @@ def test_profile_rules_exist_in_the_workflow():
 @pytest.mark.parametrize("profile", ["slurm", "profiles/test-slurm"])
 def test_snakemake_accepts_the_profiles(profile):
     args = ["--profile", "slurm"] + (["--profile", profile] if profile != "slurm" else [])
-    proc = run_snakemake("-n", "--quiet", "rules", *args, "--configfile", REPO / "presets" / "tiny.yaml",
-                         "--", "results/seed7/main/epoch2/metrics.json")  # fmt: skip
-    assert "train_main" in proc.stdout
+    jobs = planned_jobs("results/seed7/main/epoch2/metrics.json", *args, "--configfile", REPO / "presets" / "tiny.yaml")
+    assert jobs["train_main"] == 1
 
 
 def test_gpu_profile_packs_subpaths_and_caps_gpu_jobs(tmp_path):
     """profiles/gpu: one GPU job at a time (resources gpu=1 against the rules' gpu: 1),
     the 11 subpaths of a seed in one job, CPU rules free to run beside them."""
-    proc = run_snakemake("-n", "--profile", "profiles/gpu", "--directory", tmp_path, cwd=REPO)
-    blocks = re.split(r"^(?=(?:local)?rule \w+:$)", proc.stdout, flags=re.M)
-    jobs = [(re.match(r"(?:local)?rule (\w+):", b)[1], b) for b in blocks if re.match(r"(?:local)?rule \w+:", b)]
+    jobs = planned_job_blocks("--profile", "profiles/gpu", "--directory", tmp_path, cwd=REPO)
     names = [name for name, _ in jobs]
     assert names.count("train_subpath_seed7_pack2000") == 1 and not any(n == "train_subpath" for n in names)
     for name, text in jobs:

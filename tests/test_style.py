@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from conftest import REPO, run_snakemake
+from dag import planned_job_blocks
 
 SMK_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 
@@ -30,18 +31,11 @@ def test_scripts_never_read_snakemake_config():
     assert offenders == []
 
 
-def planned_job_blocks(*args, cwd):
-    """(rule, job text) of every job a dry run prints (generated rules included)."""
-    out = run_snakemake("-n", *args, "--directory", cwd, cwd=cwd).stdout
-    blocks = re.split(r"^(?=(?:local)?rule \w+:$)", out, flags=re.M)
-    return [(re.match(r"(?:local)?rule (\w+):", b)[1], b) for b in blocks if re.match(r"(?:local)?rule \w+:", b)]
-
-
 def test_every_rule_has_a_log(tmp_path):
     """Every job of the whole DAG, with two seeds and packed subpaths (generated rules), logs."""
     extra = tmp_path / "packs.yaml"
     extra.write_text("subpath: {pack: 4}\nreplicates: {seeds: [7, 8]}\n")
-    blocks = planned_job_blocks("--configfile", extra, cwd=tmp_path)
+    blocks = planned_job_blocks("--configfile", extra, "--directory", tmp_path, cwd=tmp_path)
     rules = {rule for rule, _ in blocks}
     assert {"train_main", "train_subpath_seed8_pack2400", "landscape_chunk", "toy_simulate"} <= rules
     missing = sorted({rule for rule, text in blocks if rule != "all" and "\n    log: " not in text})
