@@ -32,7 +32,8 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
 from latedecay.landscape import reference  # noqa: E402
-from latedecay.landscape.evaluate import EvalSpec, GridEvaluator  # noqa: E402
+from latedecay.landscape.evaluate import GridEvaluator  # noqa: E402
+from latedecay.landscape.settings import EvalSpec  # noqa: E402
 from latedecay.nn.models import build_model  # noqa: E402
 
 

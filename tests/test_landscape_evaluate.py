@@ -7,7 +7,8 @@ from torch import nn
 from torch.nn.utils import parameters_to_vector
 
 from latedecay.landscape import reference
-from latedecay.landscape.evaluate import EvalSpec, GridEvaluator
+from latedecay.landscape.evaluate import GridEvaluator
+from latedecay.landscape.settings import EvalSpec
 from latedecay.nn.data import normalize
 from latedecay.nn.models import build_model
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from latedecay.landscape.evaluate import EvalSpec, GridEvaluator
+from latedecay.landscape.evaluate import GridEvaluator
+from latedecay.landscape.settings import EvalSpec
 from latedecay.landscape.grid import METRICS, chunk_points, merge_chunks
 from latedecay.landscape.paths import off_surface
 from latedecay.landscape.pca import fit_pca, fit_quadratic

@@ -202,6 +202,9 @@ def landscape_subpaths():
     return sorted(config["subpath"]["decay_epochs"] if chosen == "all" else chosen)
 
 
+from latedecay.landscape.settings import EvalSpec  # noqa: E402
+
+
 def landscape_seed():
     """The replicate whose trajectories span the landscape (landscape.seed; null = the first)."""
     chosen = config["landscape"]["seed"]
@@ -232,10 +235,8 @@ def landscape_grid_params():
 
 
 def landscape_eval_params():
-    """How a chunk evaluates its points (GridEvaluator settings), key-sorted."""
-    land = config["landscape"]
-    keys = ["batch_size", "bn_stats", "channels_last", "points_per_pass", "precision"]
-    return {k: land[k] for k in keys}
+    """How a chunk evaluates its points (landscape.evaluate.EvalSpec), key-sorted."""
+    return EvalSpec.params_from_config(config["landscape"])
 
 
 def landscape_image_params():

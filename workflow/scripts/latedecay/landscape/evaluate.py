@@ -16,7 +16,7 @@ BatchNorm statistics at a grid point (``bn_stats``):
 - "batch": every evaluation batch is normalized with its own statistics.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -38,16 +38,6 @@ PRECISIONS = {"float32": torch.float32, "tf32": torch.float32, "bfloat16": torch
 
 def batchnorms(model):
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
-@dataclass
-class EvalSpec:
-    loss: str  # model.loss
-    bn_stats: str = "recompute"
-    points_per_pass: int | str = "auto"
-    batch_size: int = 1000  # images per forward pass (per grid point)
-    precision: str = "float32"
-    channels_last: bool = True
 
 
 class GridEvaluator:

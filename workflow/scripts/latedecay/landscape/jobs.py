@@ -10,7 +10,8 @@ from ..io import load_npz, load_torch, save_npz, save_torch
 from ..nn.data import load_sets
 from ..nn.device import setup
 from ..nn.models import build_model
-from .evaluate import EvalSpec, GridEvaluator
+from .evaluate import GridEvaluator
+from .settings import EvalSpec
 from .grid import chunk_points
 from .paths import off_surface
 from .pca import fit_pca, fit_quadratic
