@@ -152,3 +152,25 @@ def test_rising_main_path_is_a_plateau_for_the_claim():
 def test_ci_sign():
     assert stats.ci_sign((0.1, 0.2)) == 1 and stats.ci_sign((-0.2, -0.1)) == -1
     assert stats.ci_sign((-0.1, 0.1)) == 0 and stats.ci_sign(stats.NAN_CI) == 0
+
+
+def test_a_still_rising_accuracy_is_no_plateau_for_the_accuracy():
+    x = np.arange(250, 501, 5)
+    rng = np.random.default_rng(3)
+    rising = stats.trend(x, 0.5 + 3.6e-4 * x + rng.normal(0, 0.002, len(x)))
+    assert is_plateau(rising, 3.4e-4, better=1) is False  # explains the subpaths' accuracy trend
+    assert is_plateau(rising, 3.4e-4) is True  # a rising curve is no progress for a loss
+    assert is_plateau(rising, 1e-2, better=1) is True  # far too slow to explain a steep trend
+
+
+def test_verdict_names_main_path_accuracy_progress():
+    from latedecay.plots.fig1_summary import sentence
+
+    x = np.arange(250, 501, 5)
+    flat = stats.trend(x, 0.4 + 0 * x + np.random.default_rng(1).normal(0, 0.003, len(x)))
+    rising = stats.trend(x, 0.5 + 3.6e-4 * x)
+    effects = [("does not help", "slope +1e-05"), ("helps", "slope +3.4e-04")]
+    text = sentence(True, (250, 500), (flat, rising), effects, plateau_acc=False)
+    assert text.startswith("plateau regime: later decay does not help the test loss and cannot be judged on the test accuracy")
+    assert "the main path's test accuracy still rises" in text
+    assert "helps the test accuracy" in sentence(True, (250, 500), (flat, rising), effects, plateau_acc=True)

@@ -44,7 +44,8 @@ COLUMNS = ("seed", "decay_epoch", *WINDOW, *EVAL_METRICS, *MAIN_WINDOW, *VALUES[
 EXPLAINS = 0.5
 PLATEAU_RULE = (
     "not a plateau iff the 95% CI of the seed-mean main path's test-loss slope over [first decay, last decay] "
-    "(OLS; effective-sample-size CI for AR(1) noise) lies below 0 and |main_slope| >= 0.5 |slope_vs_decay|"
+    "(OLS; effective-sample-size CI for AR(1) noise) lies below 0 and |main_slope| >= 0.5 |slope_vs_decay|; "
+    "the same test on the test accuracy (CI above 0, main_slope_acc against slope_vs_decay_acc) gives plateau_acc"
 )
 ALPHA = 0.05  # level of the exact Spearman test used when there is no CI over seeds
 
@@ -328,8 +329,9 @@ def decay_effect(decays, finals, better):
     return rank, slope, ci, "helps" if helps else "does not help", evidence
 
 
-def is_plateau(main, subpath_slope):
-    """False when the main path's test loss still falls fast enough to explain the subpaths' trend.
+def is_plateau(main, subpath_slope, better=-1):
+    """False when the main path's test loss still falls fast enough to explain the subpaths' trend
+    (``better`` = +1: the same for an accuracy that still rises).
 
     Not a plateau iff the 95% CI of the main path's test-loss slope over the decay
     window lies below 0 and the slope is at least EXPLAINS (half) of the subpaths'
@@ -341,7 +343,7 @@ def is_plateau(main, subpath_slope):
     if _ci(main.ci) is None:
         return None
     against = abs(subpath_slope) if math.isfinite(subpath_slope) else 0.0
-    return not (stats.ci_sign(main.ci) < 0 and abs(main.slope) >= EXPLAINS * against)
+    return not (stats.ci_sign(main.ci) == better and abs(main.slope) >= EXPLAINS * against)
 
 
 def main_trends(runs):
@@ -360,7 +362,7 @@ def _head(loss, acc):
     return f"later decay {phrase[loss]} the test loss and {phrase[acc]} the test accuracy"
 
 
-def sentence(plateau, window, trends, effects):
+def sentence(plateau, window, trends, effects, plateau_acc=True):
     """The verdict: plateau or not, and (in a plateau) whether later decay helps, with the evidence."""
     if plateau is None:
         return (
@@ -375,6 +377,10 @@ def sentence(plateau, window, trends, effects):
             f"{_fmt_ci(acc.ci)}); this run cannot test the paper's claim"
         )
     (o_loss, ev_loss), (o_acc, ev_acc) = effects
+    if plateau_acc is False:  # the accuracy's own main-path progress would explain its trend
+        o_acc = None
+        ev_acc = (f"the main path's test accuracy still rises, {acc.slope:+.2e}/epoch, {_fmt_ci(acc.ci)}, "
+                  f"enough to explain the trend ({ev_acc})")  # fmt: skip
     return f"plateau regime: {_head(o_loss, o_acc)} (test loss: {ev_loss}; test accuracy: {ev_acc})"
 
 
@@ -410,8 +416,11 @@ def verdict(runs, table):
     out["main_change"] = loss.slope * (window[1] - window[0])
     truncated = rows.loc[rows["main_truncated"].astype(bool), "decay_epoch"]
     out["gain_main_truncated"] = sorted({int(d) for d in truncated})
-    out.update(plateau=plateau, plateau_rule=PLATEAU_RULE)
-    out["verdict"] = sentence(plateau, window, (loss, acc), effects)
+    plateau_acc = is_plateau(acc, out["slope_vs_decay_acc"], better=1)
+    out.update(plateau=plateau, plateau_acc=plateau_acc, plateau_rule=PLATEAU_RULE)
+    if plateau_acc is False:
+        out["later_decay_acc"] = None  # not testable on the accuracy: the main path still improves it
+    out["verdict"] = sentence(plateau, window, (loss, acc), effects, plateau_acc)
     return _json_ready(out)
 
 
