@@ -114,6 +114,12 @@ def nn_train_params():
     return TrainSettings.from_config(config)
 
 
+def torch_threads():
+    """Cores a torch job claims: train.threads when set (so -c2 runs two 1-thread jobs at
+    once), else 2. Profiles may override them per rule (set-threads)."""
+    return config["train"]["threads"] or 2
+
+
 def gpu_jobs():
     """GPUs a training or landscape job holds (none with train.device: cpu); profiles/gpu
     caps their sum with resources: gpu=N, so GPU jobs never share a GPU unmanaged."""

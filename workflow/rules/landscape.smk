@@ -18,7 +18,7 @@ rule landscape_pca:
         "benchmarks/landscape_pca/landscape_pca.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
@@ -46,7 +46,7 @@ rule landscape_chunk:
         "benchmarks/landscape_chunk/chunk{chunk}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 12000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
@@ -82,7 +82,7 @@ rule landscape_paths:
         "benchmarks/landscape_paths/landscape_paths.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,

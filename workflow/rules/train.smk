@@ -19,7 +19,7 @@ rule init_main:
         "logs/init_main/seed{seed}.log",
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
@@ -50,7 +50,7 @@ rule train_main:
         epoch=r"[1-9]\d*",  # epoch 0 is init_main's
     conda:
         "../../envs/torch.yaml"
-    threads: 2
+    threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 6000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
@@ -87,7 +87,7 @@ for pack in subpath_packs():
             f"benchmarks/train_subpath/{stem}.tsv"
         conda:
             "../../envs/torch.yaml"
-        threads: 2
+        threads: torch_threads()
         resources:
             mem_mb=per_run(6000, pack),
             runtime=per_run(240, pack),
