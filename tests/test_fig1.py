@@ -282,9 +282,10 @@ def test_figure_is_a_real_pdf(tmp_path, seeds, log_color, heatmap_train):
         **LABELS, "eval_limit": 1000})  # fmt: skip
     table, verdict = analyze(runs, settings)
     fig = make_figure(runs, table, verdict, settings)
-    norm = fig.axes[2].collections[0].norm
-    assert type(norm).__name__ == ("LogNorm" if log_color else "Normalize")
-    assert norm is fig.axes[3].collections[0].norm  # (b) and (c) share one colour scale
+    norm_b, norm_c = (ax.collections[0].norm for ax in fig.axes[2:4])
+    assert type(norm_c).__name__ == ("LogNorm" if log_color else "Normalize")
+    test_map = fig.axes[3].collections[0].get_array()
+    assert (norm_c.vmin, norm_c.vmax) == (test_map.min(), test_map.max())  # (c) spans its own range
     title = fig.get_suptitle()
     assert "main path LR 0.1; subpaths LR 0.01" in title and "first 1000 images" in title
     assert f"{len(seeds)} seed" in title and "Verdict: plateau regime" in title

@@ -65,9 +65,12 @@ def heatmap_grid(runs, quantity, smooth):
     return grid.columns.to_numpy(), grid.index.to_numpy(), grid.to_numpy(dtype=float)
 
 
-def shared_norm(grids, log_scale):
-    """One colour scale for all heat maps; log only when every value is positive."""
-    finite = np.concatenate([g[np.isfinite(g)] for g in grids]) if grids else np.array([])
+def color_norm(grid, log_scale):
+    """A heat map's own colour scale, over its finite values; log only when every value is positive.
+
+    Each map gets its own: the train loss sits far below the test loss, and on one shared
+    scale the test-loss map -- where the paper's claim shows -- would be a single colour."""
+    finite = grid[np.isfinite(grid)]
     if finite.size == 0:
         return colors.Normalize(0, 1)
     lo, hi = finite.min(), finite.max()
@@ -190,7 +193,6 @@ def make_figure(runs, table, verdict, settings):
     """Build Fig. 1 from ``Runs`` and ``analyze``'s table and verdict; ``settings`` a ``fig1_summary.Settings``."""
     train_quantity = "batch" if settings.heatmap_train == "batch" else "train_loss"
     grids = [heatmap_grid(runs, q, settings.smooth_epochs) for q in (train_quantity, "test_loss")]
-    norm = shared_norm([g[2] for g in grids], settings.log_color)
     suptitle, panel_titles = titles(settings, len(runs.seeds))
     with style.context():
         fig = Figure(figsize=(14, 4.6), layout="constrained")
@@ -200,7 +202,7 @@ def make_figure(runs, table, verdict, settings):
         ax_loss.set_ylabel(LOSS_NAMES.get(settings.loss, settings.loss))
         ax_b = fig.add_subplot(gs[:, 1])
         ax_c = fig.add_subplot(gs[:, 2], sharey=ax_b)
-        meshes = [plot_heatmap(ax, g, norm) for ax, g in zip((ax_b, ax_c), grids)]
+        meshes = [plot_heatmap(ax, g, color_norm(g[2], settings.log_color)) for ax, g in zip((ax_b, ax_c), grids)]
         ax_c.set_ylabel("")
         ax_c.tick_params(labelleft=False)
         ax_d = fig.add_subplot(gs[:, 3], sharey=ax_b)
@@ -208,8 +210,9 @@ def make_figure(runs, table, verdict, settings):
         for ax, title in zip((ax_loss, ax_b, ax_c), panel_titles):
             ax.set_title(title)
         ax_d.set_title(f"{panel_titles[3]}\n{ax_d.get_title()}")
-        if meshes[0] is not None:
-            fig.colorbar(meshes[0], ax=[ax_b, ax_c], label=LOSS_NAMES.get(settings.loss, settings.loss), shrink=0.9)
+        for ax, mesh in zip((ax_b, ax_c), meshes):
+            if mesh is not None:
+                fig.colorbar(mesh, ax=ax, label=LOSS_NAMES.get(settings.loss, settings.loss), shrink=0.9)
         wrapped = textwrap.fill(f"Verdict: {verdict['verdict']}", 190)
         fig.suptitle(f"{suptitle}\n{wrapped}", fontsize=9)
     return fig
