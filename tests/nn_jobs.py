@@ -29,6 +29,15 @@ def outputs(folder):
             "snapshots": folder / "snapshots.pt"}  # fmt: skip
 
 
+def tiny_main(folder):
+    """Tiny prepared data in ``folder`` and the main path's epoch-0 checkpoint; (folder, data)."""
+    from tiny_cifar import write_tiny_prepared
+
+    data = write_tiny_prepared(folder)
+    init(data, Path(folder) / "epoch0")
+    return Path(folder), data
+
+
 def init(data, folder, seed=SEED, **overrides):
     torch.set_num_threads(1)
     job.init_main(data, settings(**overrides), seed, outputs(folder), torch.device("cpu"))

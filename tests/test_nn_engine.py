@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from nn_jobs import SEED, assert_state_equal, init, metrics, outputs, same_checkpoint, segment, settings, subpaths
-from tiny_cifar import write_tiny_prepared
+from nn_jobs import SEED, assert_state_equal, metrics, outputs, same_checkpoint, segment, settings, subpaths, tiny_main
 
 from latedecay.io import load_torch
 from latedecay.nn import engine
@@ -25,10 +24,7 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("engine")
-    data = write_tiny_prepared(folder)
-    init(data, folder / "epoch0")
-    return folder, data
+    return tiny_main(tmp_path_factory.mktemp("engine"))
 
 
 @pytest.fixture(scope="module")

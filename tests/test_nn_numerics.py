@@ -3,8 +3,7 @@ runs and is recorded, and the evaluation rewrites give the plain model's numbers
 
 import pytest
 import torch
-from nn_jobs import SEED, init, metrics, outputs, segment, settings
-from tiny_cifar import write_tiny_prepared
+from nn_jobs import SEED, metrics, segment, settings, tiny_main
 
 from latedecay.io import load_torch
 from latedecay.nn import numerics
@@ -19,10 +18,7 @@ CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("numerics")
-    data = write_tiny_prepared(folder)
-    init(data, folder / "epoch0")
-    return folder, data
+    return tiny_main(tmp_path_factory.mktemp("numerics"))
 
 
 def test_compile_and_precision_settings_resolve():

@@ -132,13 +132,14 @@ class Trainer:
     def load_momentum(self, states):
         """Momentum buffers from K single-model SGD state dicts (a missing buffer counts as
         zero, which is what SGD's first step does without one)."""
+        stacked = []
         for i, p in enumerate(self.parameters()):
             bufs = [s["state"].get(i, {}).get("momentum_buffer") for s in states]
-            if all(b is None for b in bufs):
-                continue
             shape = p.shape[1:] if self.size > 1 else p.shape
-            bufs = [torch.zeros(shape, dtype=p.dtype, device=p.device) if b is None else b.to(p) for b in bufs]
-            self.optimizer.state[p]["momentum_buffer"] = self._stack(bufs)
+            zeros = torch.zeros(shape, dtype=p.dtype, device=p.device)
+            missing = all(b is None for b in bufs)
+            stacked.append(None if missing else self._stack([zeros if b is None else b.to(p) for b in bufs]))
+        self._set_momentum(stacked)
 
     def single_state(self, k):
         """Model k's (state_dict, single-model SGD state_dict): the checkpoint format."""
@@ -172,6 +173,9 @@ class Single(Trainer):
         self._compiled = None
         if self.compile_mode != "off":
             self._compiled = numerics.compiled(self._loss_function(self.module), self.compile_mode)
+            # the module's own tensors, gathered once: only the masks change per step
+            self._params = dict(self.module.named_parameters())
+            self._buffers = {n: b for n, b in self.module.named_buffers() if n not in self._mask_keys}
 
     def parameters(self):
         return list(self.module.parameters())
@@ -185,9 +189,8 @@ class Single(Trainer):
     def _losses(self, images, labels, masks):
         x = model_input(images[0], self.dtype)
         if self._compiled is not None:
-            params = dict(self.module.named_parameters())
-            buffers = {**dict(self.module.named_buffers()), **{k: m[0] for k, m in zip(self._mask_keys, masks)}}
-            return self._compiled(params, buffers, x, labels[0]).reshape(1)
+            buffers = {**self._buffers, **{k: m[0] for k, m in zip(self._mask_keys, masks)}}
+            return self._compiled(self._params, buffers, x, labels[0]).reshape(1)
         for module, mask in zip(self._mask_modules, masks):
             module.mask = mask[0]
         with self.autocast():
