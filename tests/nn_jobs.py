@@ -29,6 +29,11 @@ def outputs(folder):
             "snapshots": folder / "snapshots.pt"}  # fmt: skip
 
 
+def main_outputs(folder):
+    """A main-path job's outputs: a run's three, and its branch states."""
+    return {**outputs(folder), "branches": Path(folder) / "branches.pt"}
+
+
 def tiny_main(folder):
     """Tiny prepared data in ``folder`` and the main path's epoch-0 checkpoint; (folder, data)."""
     from tiny_cifar import write_tiny_prepared
@@ -40,24 +45,29 @@ def tiny_main(folder):
 
 def init(data, folder, seed=SEED, **overrides):
     torch.set_num_threads(1)
-    job.init_main(data, settings(**overrides), seed, outputs(folder), torch.device("cpu"))
-    return outputs(folder)
+    job.init_main(data, settings(**overrides), seed, main_outputs(folder), torch.device("cpu"))
+    return main_outputs(folder)
 
 
-def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, seed=SEED, **overrides):
-    """A main-path segment from ``start_folder``'s checkpoint to epoch ``end``."""
+def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, seed=SEED, branch_epochs=None,
+            **overrides):  # fmt: skip
+    """A main-path segment from ``start_folder``'s checkpoint to epoch ``end``, keeping its
+    states at ``branch_epochs`` (default: its end, as with main.branch_every null)."""
     torch.set_num_threads(1)
     resume_file = resume_file or Path(folder).parent / f"resume-{Path(folder).name}.pt"
+    branch_epochs = [end] if branch_epochs is None else branch_epochs
     job.train_job(data, settings(**overrides), [Run(seed, "main")], lr, [outputs(start_folder)["checkpoint"]], end,
-                  [outputs(folder)], torch.device("cpu"), resume_file, {"lr": lr, **overrides})  # fmt: skip
-    return outputs(folder)
+                  [main_outputs(folder)], torch.device("cpu"), resume_file, {"lr": lr, **overrides},
+                  branch_epochs=branch_epochs)  # fmt: skip
+    return main_outputs(folder)
 
 
 def subpaths(data, branches, folders, epochs, lr=0.01, reset=True, resume_file=None, **overrides):
-    """One job training the subpaths ``branches`` = [(seed, main checkpoint folder, decay epoch)]."""
+    """One job training the subpaths ``branches`` = [(seed, main-path folder whose branches.pt
+    holds the decay epoch, decay epoch)]."""
     torch.set_num_threads(1)
     runs = [Run(seed, run_label(decay)) for seed, _, decay in branches]
-    starts = [outputs(folder)["checkpoint"] for _, folder, _ in branches]
+    starts = list(dict.fromkeys(main_outputs(folder)["branches"] for _, folder, _ in branches))
     resume_file = resume_file or Path(folders[0]).parent / f"resume-{Path(folders[0]).name}.pt"
     job.train_job(data, settings(**overrides), runs, lr, starts, epochs, [outputs(f) for f in folders],
                   torch.device("cpu"), resume_file, {"lr": lr, "runs": [r.label for r in runs], **overrides},
@@ -96,6 +106,7 @@ if __name__ == "__main__":
     # The kill test's subprocess (PYTHONPATH=workflow/scripts):
     #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE [DECAY ...]
     # With decay epochs: one job training those subpaths of START_FOLDER/epoch<D>, into FOLDER/decay<D>.
+    # Without: a main-path segment keeping a branch state at every epoch.
     train, evaluation, start, folder, end, resume, *decays = sys.argv[1:]
     logging.basicConfig(level=logging.INFO)
     data = {"train": train, "eval": evaluation}
@@ -103,4 +114,4 @@ if __name__ == "__main__":
         branches = [(SEED, Path(start) / f"epoch{d}", int(d)) for d in decays]
         subpaths(data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume)
     else:
-        segment(data, start, folder, int(end), resume_file=resume)
+        segment(data, start, folder, int(end), resume_file=resume, branch_epochs=range(1, int(end) + 1))

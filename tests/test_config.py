@@ -96,8 +96,11 @@ BAD = [
     ({"main.lr": "inf"}, "main.lr", "numbers must be finite"),
     # cross-key: main path and subpaths
     ({"subpath.decay_epochs": [3100]}, "subpath.decay_epochs[0]", "beyond main.epochs"),
-    ({"subpath.decay_epochs": [150]}, "subpath.decay_epochs[0]", "not a main-path segment end"),
-    ({"subpath.decay_epochs": [2000, 2050]}, "subpath.decay_epochs[1]", "not a main-path segment end"),
+    ({"subpath.decay_epochs": [150]}, "subpath.decay_epochs[0]", "multiple of main.segment_epochs = 100"),
+    ({"subpath.decay_epochs": [2000, 2050]}, "subpath.decay_epochs[1]", "not a main-path branch epoch"),
+    ({"main.segment_epochs": 3000, "main.branch_every": 200}, "subpath.decay_epochs[1]",
+     "2100 is not a main-path branch epoch (a multiple of main.branch_every = 200"),
+    ({"main.branch_every": 0}, "main.branch_every", "0 is less than the minimum of 1"),
     ({"train.batch_size": 6000}, "train.batch_size", "larger than the training subset"),
     # cross-key: landscape
     ({"landscape.subpaths": [2000, 2050]}, "landscape.subpaths[1]", "not one of subpath.decay_epochs"),

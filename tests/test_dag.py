@@ -35,3 +35,16 @@ def test_paper_config_plans_every_job(tmp_path):
     }
     assert jobs == expected
     assert (segments, expected["train_subpath"]) == (30, 11)  # the paper: 3000 epochs, decays 2000..3000
+
+
+def test_segments_and_branch_epochs_plan():
+    """Branch epochs and the segment holding each: long segments keep states every
+    branch_every epochs; a null branch_every keeps the segment ends; init keeps epoch 0."""
+    from latedecay.nn import segments
+
+    main = {"epochs": 250, "segment_epochs": 100, "branch_every": 40}
+    assert segments.segment_ends(main) == [0, 100, 200, 250]
+    assert [segments.branch_epochs(main, e) for e in (0, 100, 200, 250)] == [[0], [40, 80], [120, 160, 200], [240, 250]]
+    assert [segments.segment_holding(main, e) for e in (0, 40, 100, 120, 250)] == [0, 100, 100, 200, 250]
+    ends = {**main, "branch_every": None}
+    assert [segments.branch_epochs(ends, e) for e in (0, 100, 200, 250)] == [[0], [100], [200], [250]]

@@ -1,5 +1,5 @@
-"""The training engine: bitwise segment continuity, kill-and-resume, momentum reset,
-every cadence, byte-identical outputs, the divergence guard."""
+"""The training engine: bitwise segment continuity, branch states inside segments,
+kill-and-resume, momentum reset, every cadence, byte-identical outputs, the divergence guard."""
 
 import os
 import signal
@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from nn_jobs import SEED, assert_state_equal, metrics, outputs, same_checkpoint, segment, settings, subpaths, tiny_main
+from nn_jobs import (SEED, assert_state_equal, main_outputs, metrics, outputs, same_checkpoint, segment, settings,
+                     subpaths, tiny_main)  # fmt: skip
 
 from latedecay.io import load_torch
 from latedecay.nn import engine
-from latedecay.nn.checkpoint import job_key, load_resume, save_resume
+from latedecay.nn.checkpoint import Resume, job_key
 from latedecay.nn.data import load_sets
 from latedecay.nn.models import build_model
 from latedecay.nn.trainer import Run, Trainer
@@ -75,6 +76,30 @@ def test_identical_runs_write_identical_bytes(tiny, straight):
     assert a == b
 
 
+def test_branch_states_inside_a_segment_are_the_segment_ends_of_a_split_run(tiny, straight, tmp_path):
+    """One job 0 -> 4 keeping epochs 2 and 4 = jobs 0 -> 2 -> 4; its subpaths are the same bitwise."""
+    folder, data = tiny
+    long = segment(data, folder / "epoch0", tmp_path / "long", 4, branch_epochs=[2, 4])
+    first = segment(data, folder / "epoch0", tmp_path / "first", 2)
+    for name in ("checkpoint", "snapshots"):
+        assert long[name].read_bytes() == straight[name].read_bytes(), name
+    states = load_torch(long["branches"])["states"]
+    assert [s["epoch"] for s in states] == [2, 4]
+    for state, ckpt in zip(states, (first["checkpoint"], straight["checkpoint"])):
+        assert_state_equal(state, load_torch(ckpt))
+    (from_long,) = subpaths(data, [(SEED, tmp_path / "long", 2)], [tmp_path / "l2"], 1, reset=False)
+    (from_end,) = subpaths(data, [(SEED, tmp_path / "first", 2)], [tmp_path / "e2"], 1, reset=False)
+    for name in ("checkpoint", "snapshots"):
+        assert from_long[name].read_bytes() == from_end[name].read_bytes(), name
+
+
+def test_init_keeps_epoch_0_as_a_branch_state(tiny):
+    folder, _ = tiny
+    out = main_outputs(folder / "epoch0")
+    (state,) = load_torch(out["branches"])["states"]
+    assert_state_equal(state, load_torch(out["checkpoint"]))
+
+
 def _kill_when_resumable(cmd, env, resume):
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -99,13 +124,17 @@ def kill_and_resume(args, resume):
     return killed_at
 
 
-def test_sigkill_mid_job_resumes_bitwise(tiny, straight, tmp_path):
+def test_sigkill_mid_job_resumes_bitwise(tiny, tmp_path):
+    """The subprocess keeps a branch state at every epoch: those from before the kill come
+    back from the resume parts."""
     folder, data = tiny
+    straight = segment(data, folder / "epoch0", tmp_path / "straight", 4, branch_epochs=[1, 2, 3, 4])
     resume = tmp_path / "resume.pt"
     killed_at = kill_and_resume([data["train"], data["eval"], folder / "epoch0", tmp_path / "killed", 4, resume], resume)
     assert 1 <= killed_at < 4
-    resumed = outputs(tmp_path / "killed")
-    for name in ("checkpoint", "snapshots"):
+    assert not list(tmp_path.glob("resume.part*.pt"))  # the parts too
+    resumed = main_outputs(tmp_path / "killed")
+    for name in ("checkpoint", "snapshots", "branches"):
         assert resumed[name].read_bytes() == straight[name].read_bytes(), name
     assert metrics(resumed)["train_batch_loss"] == metrics(straight)["train_batch_loss"]
     assert metrics(resumed)["eval"] == metrics(straight)["eval"]
@@ -116,11 +145,38 @@ def test_resume_state_of_another_job_is_ignored(tiny, tmp_path):
     start = outputs(folder / "epoch0")["checkpoint"]
     trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
     key = job_key(start, {"lr": 0.05})
-    save_resume(tmp_path / "r.pt", key, trainer, 1, [engine.new_history()])
-    assert load_resume(tmp_path / "r.pt", key)["epoch"] == 1
-    assert load_resume(tmp_path / "r.pt", job_key(start, {"lr": 0.01})) is None
+    Resume(tmp_path / "r.pt", key).save(trainer, 1, [engine.new_history()])
+    assert Resume(tmp_path / "r.pt", key).load()[1] == 1
+    assert Resume(tmp_path / "r.pt", job_key(start, {"lr": 0.01})).load() is None
     (tmp_path / "r.pt").write_bytes(b"garbage")
-    assert load_resume(tmp_path / "r.pt", key) is None
+    assert Resume(tmp_path / "r.pt", key).load() is None
+
+
+def test_resume_parts_hold_each_snapshot_once(tiny, tmp_path):
+    """Three saves of a growing history: each part has only the new items, a load has all;
+    a lost part makes the state unusable rather than silently short."""
+    folder, _ = tiny
+    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
+    key = job_key(outputs(folder / "epoch0")["checkpoint"], {})
+    history, resume = engine.new_history(), Resume(tmp_path / "r.pt", key)
+    for epoch in (1, 2, 3):
+        history["snapshot_epochs"].append(epoch)
+        history["snapshots"] += [torch.full((3,), float(epoch))] * epoch  # 1, then 2, then 3 new
+        resume.save(trainer, epoch, [history])
+    parts = [load_torch(tmp_path / f"r.part{e}.pt")["appended"][0]["snapshots"] for e in (1, 2, 3)]
+    assert [len(p) for p in parts] == [1, 2, 3]
+    assert load_torch(tmp_path / "r.pt")["histories"][0]["snapshots"] == []
+    again = Resume(tmp_path / "r.pt", key)
+    _, epoch, (loaded,) = again.load()
+    assert epoch == 3 and loaded["snapshot_epochs"] == [1, 2, 3]
+    assert_state_equal(loaded["snapshots"], history["snapshots"])
+    history["snapshots"].append(torch.zeros(3))  # a save after a load appends only the new one
+    again.save(trainer, 4, [history])
+    assert len(load_torch(tmp_path / "r.part4.pt")["appended"][0]["snapshots"]) == 1
+    (tmp_path / "r.part2.pt").unlink()
+    assert Resume(tmp_path / "r.pt", key).load() is None
+    again.clear()
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("reset", [True, False])
@@ -152,8 +208,11 @@ def test_wrong_or_corrupt_start_checkpoint_is_named(tiny, tmp_path):
     (bad / "checkpoint.pt").write_bytes(b"truncated")
     with pytest.raises(RuntimeError, match=str(bad / "checkpoint.pt")):
         segment(data, bad, tmp_path / "out", 2)
-    with pytest.raises(RuntimeError, match="expected epoch 2"):  # epoch-0 checkpoint as a decay-2 start
+    with pytest.raises(RuntimeError, match=r"epoch0/branches.pt: no main-path state at \(seed, epoch\) \[\(7, 2\)\] \(they hold \[\(7, 0\)\]\)"):
         subpaths(data, [(SEED, folder / "epoch0", 2)], [tmp_path / "out"], 1)
+    (bad / "branches.pt").write_bytes(b"truncated")
+    with pytest.raises(RuntimeError, match=str(bad / "branches.pt")):
+        subpaths(data, [(SEED, bad, 2)], [tmp_path / "out"], 1)
     with pytest.raises(RuntimeError, match="expected seed 8"):
         segment(data, folder / "epoch0", tmp_path / "out", 1, seed=8)
     with pytest.raises(RuntimeError, match="vgg11_bn"):

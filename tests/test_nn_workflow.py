@@ -88,6 +88,25 @@ def test_pack_job_through_snakemake_equals_single_jobs(tiny_run, tmp_path):
     assert not list((workdir / "results").rglob(".resume/**/*.pt"))
 
 
+def test_one_long_segment_through_snakemake_changes_no_number(tiny_run, tmp_path):
+    """The tiny main path as one job keeping epochs 2 and 4 (main.branch_every 2) instead of
+    two 2-epoch jobs: one main job runs, and the subpaths, now started from its
+    branches.pt, write the bytes the split run wrote."""
+    workdir = tmp_path / "long"
+    shutil.copytree(tiny_run, workdir)
+    extra = workdir / "long.yaml"
+    extra.write_text(yaml.safe_dump({"main": {"segment_epochs": 4, "branch_every": 2}}))
+    args = ("--configfile", "presets/tiny.yaml", extra, "--directory", workdir)
+    jobs = planned_jobs(*args, *targets([2, 4], 4))
+    assert (jobs["train_main"], jobs["train_subpath"], "init_main" in jobs) == (1, 2, False)
+    run_snakemake("-c2", *args, *targets([2, 4], 4))
+    states = load_torch(workdir / "results/seed7/main/epoch4/branches.pt")["states"]
+    assert [s["epoch"] for s in states] == [2, 4]
+    for name in ("main/epoch4/checkpoint.pt", "sub/decay2/checkpoint.pt", "sub/decay2/snapshots.pt",
+                 "sub/decay4/checkpoint.pt"):  # fmt: skip
+        assert (workdir / "results/seed7" / name).read_bytes() == (tiny_run / "results/seed7" / name).read_bytes(), name
+
+
 def parameters_of(state):
     """The model's flattened parameters (build_model order) from a state dict."""
     model = build_model("vgg_small")

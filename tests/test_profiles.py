@@ -184,10 +184,15 @@ def test_snakemake_accepts_the_profiles(profile):
 
 def test_gpu_profile_packs_subpaths_and_caps_gpu_jobs(tmp_path):
     """profiles/gpu: one GPU job at a time (resources gpu=1 against the rules' gpu: 1),
-    the 11 subpaths of a seed in one job, CPU rules free to run beside them."""
+    few GPU jobs (the main path in one, the 11 subpaths of a seed in one, branching from
+    its branches.pt, the landscape grid in one), CPU rules free to run beside them."""
     jobs = planned_job_blocks("--profile", "profiles/gpu", "--directory", tmp_path, cwd=REPO)
     names = [name for name, _ in jobs]
-    assert names.count("train_subpath_seed7_pack2000") == 1 and not any(n == "train_subpath" for n in names)
+    for name in ("init_main", "train_main", "train_subpath_seed7_pack2000", "landscape_chunk", "landscape_paths"):
+        assert names.count(name) == 1, name
+    assert "train_subpath" not in names
+    (pack,) = [text for name, text in jobs if name == "train_subpath_seed7_pack2000"]
+    assert re.search(r"input: results/seed7/main/epoch3000/branches.pt, results/data/train.pt", pack)
     for name, text in jobs:
         gpu = re.search(r"resources: .*\bgpu=(\d+)", text)
         on_gpu = name.startswith(("init_main", "train_", "landscape_chunk", "landscape_paths"))

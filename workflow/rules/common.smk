@@ -76,11 +76,12 @@ def seeds():
     return config["replicates"]["seeds"]
 
 
+from latedecay.nn import segments  # noqa: E402
+
+
 def main_segment_ends():
     """Epochs at which main-path segments end (0 = the initial checkpoint)."""
-    seg, total = config["main"]["segment_epochs"], config["main"]["epochs"]
-    ends = list(range(0, total + 1, seg))
-    return ends if ends[-1] == total else ends + [total]
+    return segments.segment_ends(config["main"])
 
 
 def main_outputs(name, seed_list=None):
@@ -100,6 +101,22 @@ def main_segment_start(wildcards):
             f"main-path epoch {epoch} is not a segment end ({ends[:3]}...)"
         )
     return f"results/seed{wildcards.seed}/main/epoch{ends[ends.index(epoch) - 1]}/checkpoint.pt"
+
+
+def main_branch_epochs(wildcards):
+    """Epochs of a main-path segment whose states it keeps in branches.pt."""
+    return segments.branch_epochs(config["main"], int(wildcards.epoch))
+
+
+def main_runtime(wildcards, attempt):
+    """Minutes for a main-path job: 1.2 an epoch of the segment (CPU-sized), per attempt."""
+    return max(30, round(1.2 * config["main"]["segment_epochs"])) * attempt
+
+
+def branches_file(seed, decay):
+    """The branches.pt holding the main path's state at a decay epoch."""
+    end = segments.segment_holding(config["main"], int(decay))
+    return f"results/seed{seed}/main/epoch{end}/branches.pt"
 
 
 def main_runs(wildcards):
@@ -156,10 +173,10 @@ def subpath_files(pack, name):
 
 
 def subpath_starts(pack):
-    """Main-path checkpoints the subpaths branch from."""
+    """The branches files a subpath job starts from, each once."""
     if pack is None:
-        return "results/seed{seed}/main/epoch{decay}/checkpoint.pt"
-    return [f"results/seed{s}/main/epoch{d}/checkpoint.pt" for s, d in pack]
+        return lambda wildcards: branches_file(wildcards.seed, wildcards.decay)
+    return sorted({branches_file(s, d) for s, d in pack})
 
 
 def _single_subpath_runs(wildcards):

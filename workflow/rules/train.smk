@@ -1,6 +1,7 @@
 # Per seed: the main path (a chain of segments, results/seed{seed}/main/epoch{E}/) and the
 # subpaths (results/seed{seed}/sub/decay{decay}/), one job per decay epoch or, with
-# subpath.pack > 1, one job per pack of decay epochs (same files, same numbers). In-job
+# subpath.pack > 1, one job per pack of decay epochs (same files, same numbers). A subpath
+# starts from the branches.pt of the segment holding its decay epoch (nn.segments). In-job
 # resume states live in results/.resume/, outside the declared outputs, which Snakemake
 # deletes when a job fails.
 
@@ -15,6 +16,7 @@ rule init_main:
         ),
         metrics="results/seed{seed}/main/epoch0/metrics.json",
         snapshots="results/seed{seed}/main/epoch0/snapshots.pt",
+        branches="results/seed{seed}/main/epoch0/branches.pt",
     log:
         "logs/init_main/seed{seed}.log",
     conda:
@@ -42,6 +44,7 @@ rule train_main:
         ),
         metrics="results/seed{seed}/main/epoch{epoch}/metrics.json",
         snapshots="results/seed{seed}/main/epoch{epoch}/snapshots.pt",
+        branches="results/seed{seed}/main/epoch{epoch}/branches.pt",
     log:
         "logs/train_main/seed{seed}/epoch{epoch}.log",
     benchmark:
@@ -53,7 +56,7 @@ rule train_main:
     threads: torch_threads()
     resources:
         mem_mb=lambda wc, attempt: 6000 * attempt,
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=main_runtime,
         gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
@@ -61,6 +64,7 @@ rule train_main:
         runs=main_runs,
         end_epoch="{epoch}",
         reset_momentum=False,
+        branch_epochs=main_branch_epochs,
         resume_file="results/.resume/seed{seed}/main/epoch{epoch}.pt",
         code=code("train.py"),
     script:
@@ -98,6 +102,7 @@ for pack in subpath_packs():
             runs=subpath_runs(pack),
             end_epoch=config["subpath"]["epochs"],
             reset_momentum=config["subpath"]["reset_momentum"],
+            branch_epochs=[],
             resume_file=f"results/.resume/{stem}.pt",
             code=code("train.py"),
         script:

@@ -1,4 +1,4 @@
-"""Rules train_main and train_subpath_*: one main-path segment, or a pack of K >= 1 subpaths."""
+"""Rules train_main and train_subpath*: one main-path segment, or a pack of K >= 1 subpaths."""
 
 from latedecay.io import script_logging
 from latedecay.nn import job
@@ -10,7 +10,7 @@ with script_logging(snakemake.log[0]):
     p = snakemake.params
     settings = TrainSettings.from_params(p.train)
     device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache)
-    out = {name: job.paths(snakemake.output[name]) for name in job.OUTPUTS}
+    out = {name: job.paths(snakemake.output[name]) for name in snakemake.output.keys()}  # per run
     job.train_job(
         {"train": snakemake.input.train, "eval": snakemake.input.eval},
         settings,
@@ -18,9 +18,10 @@ with script_logging(snakemake.log[0]):
         p.lr,
         job.paths(snakemake.input.start),
         int(p.end_epoch),
-        [dict(zip(job.OUTPUTS, files)) for files in zip(*out.values())],
+        [dict(zip(out, files)) for files in zip(*out.values(), strict=True)],
         device,
         resume_file=p.resume_file,
         key_params=dict(p.items()),
         reset_momentum=p.reset_momentum,
+        branch_epochs=p.branch_epochs,
     )

@@ -20,16 +20,18 @@ def _require(ok, key, message):
 
 
 def check_nn(cfg):
+    from latedecay.nn import segments
+
     main, sub = cfg["main"], cfg["subpath"]
-    seg = main["segment_epochs"]
+    every = "main.branch_every" if main["branch_every"] else "main.segment_epochs"
     for i, epoch in enumerate(sub["decay_epochs"]):
         key = f"subpath.decay_epochs[{i}]"
         _require(epoch <= main["epochs"], key, f"decay epoch {epoch} is beyond main.epochs = {main['epochs']}")
         _require(
-            epoch % seg == 0 or epoch == main["epochs"],
+            segments.is_branch_epoch(main, epoch),
             key,
-            f"decay epoch {epoch} is not a main-path segment end (a multiple of main.segment_epochs = {seg}, "
-            "or main.epochs)",
+            f"decay epoch {epoch} is not a main-path branch epoch (a multiple of {every} = "
+            f"{segments.branch_every(main)}, or main.epochs)",
         )
     _require(
         cfg["data"]["subset"]["per_class"] * 10 >= cfg["train"]["batch_size"],

@@ -5,7 +5,9 @@ train.snapshot_every and train.resume_every, counted in the run's own epochs (ma
 epochs; epochs after the decay for a subpath), whatever the job's start and end. So a
 run split into segments records exactly what an unsplit run records. At its end a job
 always writes its checkpoint and metrics, but adds no evaluation or snapshot off the
-cadence. Losses stay in device tensors and are read once per recorded epoch.
+cadence. A main-path segment also keeps the run's state at its branch epochs
+(nn.segments), where subpaths start from. Losses stay in device tensors and are read
+once per recorded epoch.
 """
 
 import logging
@@ -16,6 +18,7 @@ import torch
 
 from ..names import EVAL_METRICS, decay_of
 from . import rng
+from .checkpoint import state_record
 from .evaluate import evaluate
 from .models import pool_before_relu
 
@@ -34,7 +37,7 @@ def place(model, device):
 
 
 def new_history():
-    return {"epochs": [], "train_batch_loss": [], "snapshot_epochs": [], "snapshots": [],
+    return {"epochs": [], "train_batch_loss": [], "snapshot_epochs": [], "snapshots": [], "branches": [],
             "eval": {k: [] for k in ("epoch", *EVAL_METRICS)}, "train_images": 0, "train_seconds": 0.0}  # fmt: skip
 
 
@@ -90,9 +93,10 @@ def _log_line(history, run, epoch):
              history["train_batch_loss"][-1], test, rate)  # fmt: skip
 
 
-def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None):
+def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branch_epochs=()):
     """Train epochs start_epoch+1 .. end_epoch of the trainer's K runs, recording into
-    ``histories`` (one per run, possibly from a resume state) in place.
+    ``histories`` (one per run, possibly from a resume state) in place, with each run's
+    checkpoint at ``branch_epochs`` in its history's "branches".
 
     ``save_state(epoch)`` writes the resume state at multiples of train.resume_every.
     """
@@ -105,8 +109,9 @@ def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None):
         pending.append(trainer.train_epoch(train, epoch))
         epochs.append(epoch)
         recorded = epoch % s.eval_every == 0 or epoch % s.snapshot_every == 0
+        branch = epoch in branch_epochs
         resume = epoch % s.resume_every == 0 and save_state is not None and epoch < end_epoch
-        if not (recorded or resume or epoch == end_epoch):
+        if not (recorded or branch or resume or epoch == end_epoch):
             continue
         _sync(device)
         seconds = time.perf_counter() - clock
@@ -118,6 +123,8 @@ def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None):
             history["train_seconds"] += seconds
             history["train_batch_loss"] += losses[k]
             record(history, trainer, k, sets, epoch)
+            if branch:
+                history["branches"].append(state_record(trainer, k, epoch))
             if recorded or epoch == end_epoch:
                 _log_line(history, trainer.runs[k], epoch)
         pending, epochs = [], []

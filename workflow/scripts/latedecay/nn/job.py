@@ -1,5 +1,8 @@
 """One Snakemake training job end to end: the initial main checkpoint, a main-path
-segment, or a pack of K >= 1 subpaths. Entry scripts call these with ``snakemake.params``."""
+segment, or a pack of K >= 1 subpaths. Entry scripts call these with ``snakemake.params``.
+
+Outputs per run: checkpoint, metrics and snapshots; a main-path job adds branches (its
+states at its branch epochs, nn.segments), which the subpaths start from."""
 
 import logging
 from pathlib import Path
@@ -9,14 +12,15 @@ import torch
 from ..io import save_json, save_torch
 from ..names import MAIN, decay_of
 from . import engine
-from .checkpoint import job_key, load_checkpoint, load_resume, save_checkpoint, save_resume
+from .checkpoint import (Resume, job_key, load_branches, load_checkpoint, save_branches, save_checkpoint,
+                         state_record)  # fmt: skip
 from .data import load_sets
 from .models import build_model, num_params
 from .trainer import Run, Trainer
 
 log = logging.getLogger("latedecay.nn.job")
 
-OUTPUTS = ("checkpoint", "metrics", "snapshots")  # one of each per run
+BRANCHES = "branches"  # the output a main-path job adds to checkpoint, metrics, snapshots
 
 
 def paths(item):
@@ -28,6 +32,8 @@ def _write_outputs(out, trainer, k, history, start, end, device):
     run = trainer.runs[k]
     save_torch(engine.snapshots_record(history, run, trainer.flat_params(k).numel()), out["snapshots"])
     save_json(engine.metrics_record(history, run, start, end, device, trainer.lr, trainer.settings), out["metrics"])
+    if BRANCHES in out:
+        save_branches(out[BRANCHES], history["branches"])
     save_checkpoint(out["checkpoint"], trainer, k, end)  # last: marks success
 
 
@@ -39,51 +45,57 @@ def init_main(data, settings, seed, out, device):
     trainer = Trainer.create([model], [Run(seed, MAIN)], settings, lr=0.0)  # each segment sets its lr
     history = engine.new_history()
     engine.record(history, trainer, 0, sets, 0)
+    history["branches"].append(state_record(trainer, 0, 0))  # epoch 0 is a branch epoch
     log.info("initial model: %d parameters, eval %s", num_params(model), history["eval"])
     _write_outputs(out, trainer, 0, history, 0, 0, device)
 
 
 def train_job(data, settings, runs, lr, starts, end_epoch, outs, device, resume_file, key_params,
-              reset_momentum=True):  # fmt: skip
-    """Train one main-path segment (one run "main", from the previous segment's checkpoint)
-    or K subpaths (from the main checkpoints at their decay epochs; epochs counted after
+              reset_momentum=True, branch_epochs=()):  # fmt: skip
+    """Train one main-path segment (one run "main", from the previous segment's checkpoint,
+    keeping its states at ``branch_epochs``) or K subpaths (from the main path's branch
+    states at their decay epochs, in the branches files ``starts``; epochs counted after
     the decay), resuming from ``resume_file`` when it belongs to this job; delete it on success."""
     sets = load_sets(data["train"], data["eval"], device)
-    ckpts = [load_checkpoint(path) for path in starts]
     main = runs[0].label == MAIN
     if main and len(runs) != 1 or not main and any(r.label == MAIN for r in runs):
         raise ValueError("a main-path segment trains one run, and never with subpaths")
-    start = ckpts[0]["epoch"] if main else 0
-    for ckpt, path, run in zip(ckpts, starts, runs, strict=True):
+    if main:
+        origins = [(load_checkpoint(starts[0]), starts[0])]
+    else:
+        origins = load_branches(starts, [(r.seed, decay_of(r.label)) for r in runs])
+    start = origins[0][0]["epoch"] if main else 0
+    for (ckpt, path), run in zip(origins, runs, strict=True):
         _check_start(ckpt, path, run, start, end_epoch)
-    trainer = Trainer.create([_model_from(c, p, settings.arch, device) for c, p in zip(ckpts, starts)], runs,
-                             settings, lr)  # fmt: skip
+    models = [_model_from(ckpt, path, settings.arch, device) for ckpt, path in origins]
+    trainer = Trainer.create(models, runs, settings, lr)
     if main or not reset_momentum:
-        trainer.load_momentum([c["optimizer"] for c in ckpts])
-    key = job_key(starts, key_params)
-    histories, first = _resume(resume_file, key, trainer, [engine.new_history() for _ in runs], start)
+        trainer.load_momentum([ckpt["optimizer"] for ckpt, _ in origins])
+    resume = Resume(resume_file, job_key(starts, key_params))
+    histories, first = _resume(resume, trainer, [engine.new_history() for _ in runs], start)
     try:
-        engine.run(trainer, sets, first, end_epoch, histories,
-                   lambda epoch: save_resume(resume_file, key, trainer, epoch, histories))  # fmt: skip
+        engine.run(trainer, sets, first, end_epoch, histories, lambda epoch: resume.save(trainer, epoch, histories),
+                   branch_epochs=set(branch_epochs))  # fmt: skip
         if not trainer.all_finite():
             raise engine.TrainingDiverged(f"non-finite weights after epoch {end_epoch} (lr {lr:g}); no outputs written")
     except engine.TrainingDiverged:
-        Path(resume_file).unlink(missing_ok=True)  # nothing of a diverged run is kept
+        resume.clear()  # nothing of a diverged run is kept
         raise
     for k, out in enumerate(outs):
         _write_outputs(out, trainer, k, histories[k], start, end_epoch, device)
-    Path(resume_file).unlink(missing_ok=True)
+    resume.clear()
 
 
-def _resume(resume_file, key, trainer, histories, first):
+def _resume(resume, trainer, histories, first):
     """(histories, first epoch) to continue from: this job's resume state if there is one
     (loaded into ``trainer``), else the fresh values given."""
-    state = load_resume(resume_file, key)
+    state = resume.load()
     if state is None:
         return histories, first
-    trainer.load_state_dict(state["trainer"])
-    log.info("resuming from %s at epoch %d", resume_file, state["epoch"])
-    return state["histories"], state["epoch"]
+    trainer_state, epoch, histories = state
+    trainer.load_state_dict(trainer_state)
+    log.info("resuming from %s at epoch %d", resume.path, epoch)
+    return histories, epoch
 
 
 def _model_from(ckpt, path, arch, device):
