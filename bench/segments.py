@@ -49,7 +49,9 @@ def config(args, one_job):
 def snakemake(workdir, cfg_file, *extra):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(cfg_file), "-c2", *extra]  # fmt: skip
-    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"snakemake failed in {workdir}:\n{proc.stderr[-4000:]}")
 
 
 def main():
@@ -102,9 +104,21 @@ def _same_states(a, b, args):
     one = torch.load(b / final.replace("checkpoint.pt", "branches.pt"), weights_only=True)["states"]
     for state in one:
         split = torch.load(a / f"results/seed7/main/epoch{state['epoch']}/checkpoint.pt", weights_only=True)
-        if any(not torch.equal(state["model"][k], split["model"][k]) for k in split["model"]):
-            return False
+        for part in ("model", "optimizer"):  # weights; momentum buffers and SGD settings
+            if _flat(state[part]) != _flat(split[part]):
+                return False
     return len(one) == args.epochs // args.segment
+
+
+def _flat(value):
+    """Nested dicts and lists of tensors as comparable plain values (exact: bytes of each tensor)."""
+    if isinstance(value, torch.Tensor):
+        return (str(value.dtype), tuple(value.shape), value.numpy().tobytes())
+    if isinstance(value, dict):
+        return {k: _flat(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_flat(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

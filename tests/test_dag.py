@@ -44,7 +44,21 @@ def test_segments_and_branch_epochs_plan():
 
     main = {"epochs": 250, "segment_epochs": 100, "branch_every": 40}
     assert segments.segment_ends(main) == [0, 100, 200, 250]
-    assert [segments.branch_epochs(main, e) for e in (0, 100, 200, 250)] == [[0], [40, 80], [120, 160, 200], [240, 250]]
+    # what a segment keeps depends on its start and end only: its end too, whatever main.epochs
+    assert [segments.branch_epochs(main, e) for e in (0, 100, 200, 250)] == [[0], [40, 80, 100], [120, 160, 200],
+                                                                           [240, 250]]  # fmt: skip
+    assert segments.branch_epochs({**main, "epochs": 400}, 200) == [120, 160, 200]
+    assert [segments.is_branch_epoch(main, e) for e in (40, 100, 250)] == [True, False, True]
     assert [segments.segment_holding(main, e) for e in (0, 40, 100, 120, 250)] == [0, 100, 100, 200, 250]
     ends = {**main, "branch_every": None}
     assert [segments.branch_epochs(ends, e) for e in (0, 100, 200, 250)] == [[0], [100], [200], [250]]
+
+
+def test_parameter_counts_for_job_sizing_match_the_models():
+    from latedecay.nn import segments
+    from latedecay.nn.models import ARCHS, build_model, num_params
+
+    assert segments.PARAMETERS == {arch: num_params(build_model(arch)) for arch in ARCHS}
+    # the GPU preset's 3,000-epoch job: 301 snapshots and 31 branch states of vgg_small, twice
+    main = {"segment_epochs": 3000, "branch_every": 100}
+    assert segments.main_job_mb(main, {"snapshot_every": 10}, "vgg_small") == 6000 + round(5.002536 * 664)

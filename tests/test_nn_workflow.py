@@ -107,6 +107,16 @@ def test_one_long_segment_through_snakemake_changes_no_number(tiny_run, tmp_path
         assert (workdir / "results/seed7" / name).read_bytes() == (tiny_run / "results/seed7" / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("decay", [3, 6])
+def test_a_subpath_target_off_the_branch_epochs_fails_when_planned(tmp_path, decay):
+    """The tiny preset keeps states at epochs 0, 2 and 4 only: a decay-3 or decay-6 target
+    stops the dry run, naming the epoch, before any job is planned."""
+    target = f"results/seed7/sub/decay{decay}/metrics.json"
+    proc = run_snakemake("-n", target, "--configfile", "presets/tiny.yaml", "--directory", tmp_path, check=False)
+    assert proc.returncode != 0
+    assert f"no subpath can branch at epoch {decay}" in proc.stdout + proc.stderr
+
+
 def parameters_of(state):
     """The model's flattened parameters (build_model order) from a state dict."""
     model = build_model("vgg_small")

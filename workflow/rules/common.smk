@@ -85,7 +85,7 @@ def main_segment_ends():
 
 
 def main_outputs(name, seed_list=None):
-    """One file per seed and main-path segment, seed-major: checkpoint.pt, metrics.json or snapshots.pt."""
+    """One file per seed and main-path segment, seed-major: checkpoint.pt, metrics.json, snapshots.pt or branches.pt."""
     return [
         f"results/seed{seed}/main/epoch{epoch}/{name}"
         for seed in (seed_list or seeds())
@@ -113,9 +113,23 @@ def main_runtime(wildcards, attempt):
     return max(30, round(1.2 * config["main"]["segment_epochs"])) * attempt
 
 
+def main_mem_mb(wildcards, attempt):
+    """Megabytes for a main-path job, growing with its snapshots and branch states."""
+    return (
+        segments.main_job_mb(config["main"], config["train"], config["model"]["arch"])
+        * attempt
+    )
+
+
 def branches_file(seed, decay):
     """The branches.pt holding the main path's state at a decay epoch."""
-    end = segments.segment_holding(config["main"], int(decay))
+    main, decay = config["main"], int(decay)
+    if decay > main["epochs"] or not segments.is_branch_epoch(main, decay):
+        raise ValueError(
+            f"no subpath can branch at epoch {decay}: not a multiple of main.branch_every "
+            f"({segments.branch_every(main)}) up to main.epochs ({main['epochs']}), nor main.epochs"
+        )
+    end = segments.segment_holding(main, decay)
     return f"results/seed{seed}/main/epoch{end}/branches.pt"
 
 

@@ -55,7 +55,7 @@ rule train_main:
         "../../envs/torch.yaml"
     threads: torch_threads()
     resources:
-        mem_mb=lambda wc, attempt: 6000 * attempt,
+        mem_mb=main_mem_mb,
         runtime=main_runtime,
         gpu=gpu_jobs(),
     params:

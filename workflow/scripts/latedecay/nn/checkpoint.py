@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..io import load_torch, rebuild_hint, save_torch
+from ..io import load_torch, rebuild_hint, remove_stale_temps, save_torch
 from ..names import MAIN, decay_of
 
 log = logging.getLogger("latedecay.nn.checkpoint")
@@ -138,15 +138,18 @@ class Resume:
                     "parts": self.parts}, self.path)  # fmt: skip
 
     def load(self):
-        """(trainer state, epoch, histories) if a whole resume state of this job is there, else None."""
+        """(trainer state, epoch, histories) if a whole resume state of this job is there, else
+        None, having deleted what is there (another job's, or incomplete)."""
         state = self._read(self.path)
         if state is None:
+            self.clear()
             return None
         histories = state["histories"]
         for name in state["parts"]:
             part = self._read(self.path.with_name(name))
             if part is None:
                 log.warning("ignoring resume state %s: its part %s is missing or unreadable", self.path, name)
+                self.clear()
                 return None
             for history, appended in zip(histories, part["appended"], strict=True):
                 for key in APPENDED:
@@ -172,5 +175,10 @@ class Resume:
         return record
 
     def clear(self):
-        for path in [self.path, *self.path.parent.glob(f"{self.path.stem}.part*.pt")]:
+        """Delete the state, its parts, and what killed writes of them left."""
+        if not self.path.parent.is_dir():
+            return
+        folder, stem = self.path.parent, self.path.stem
+        for path in [self.path, *folder.glob(f"{stem}.part*.pt"), *folder.glob(f".{stem}.part*.tmp")]:
             path.unlink(missing_ok=True)
+        remove_stale_temps(self.path)

@@ -1,10 +1,11 @@
 """How a main path is cut into jobs, and where the subpaths branch from it.
 
 A main path of ``epochs`` epochs runs as segments of ``segment_epochs`` (one job each;
-the last may be shorter). A segment keeps, beside its end checkpoint, the states at its
-*branch epochs* (branches.pt): the multiples of ``branch_every`` in it, and the path's
-last epoch. A decay epoch must be a branch epoch; its subpath starts from the
-branches.pt of the segment holding it. So segments may be long (few job start-ups, on a
+the last may be shorter). A segment keeps the states at its *branch epochs*
+(branches.pt): the multiples of ``branch_every`` in it, and its end. A decay epoch must
+be a multiple of ``branch_every`` or the path's last epoch; its subpath starts from the
+branches.pt of the segment holding it. What a segment keeps depends only on where it
+starts and ends, so raising ``epochs`` leaves the existing segments as they are. So segments may be long (few job start-ups, on a
 GPU) while the subpaths still branch every ``branch_every`` epochs, and the decay epochs
 never shape the main-path jobs: adding one adds only its subpath jobs.
 """
@@ -23,16 +24,32 @@ def segment_ends(main):
 
 
 def is_branch_epoch(main, epoch):
+    """Whether a subpath may branch at ``epoch`` (the config check on decay epochs)."""
     return epoch % branch_every(main) == 0 or epoch == main["epochs"]
 
 
 def branch_epochs(main, end):
-    """Branch epochs of the segment ending at ``end``: (previous end, end], or [0] for init."""
+    """Epochs the segment ending at ``end`` keeps: the multiples of branch_every in
+    (previous end, end], and end; [0] for init."""
     ends = segment_ends(main)
     start = ends[ends.index(end) - 1] if end else -1
-    return [e for e in range(start + 1, end + 1) if is_branch_epoch(main, e)]
+    return [e for e in range(start + 1, end + 1) if e % branch_every(main) == 0 or e == end]
 
 
 def segment_holding(main, epoch):
     """The end of the segment that holds ``epoch`` (the first segment end >= epoch)."""
     return next(end for end in segment_ends(main) if end >= epoch)
+
+
+# Parameters of each model.arch (tests check them against nn.models), for sizing jobs
+# without importing torch at DAG time.
+PARAMETERS = {"vgg_small": 1_250_634, "vgg11_bn": 9_231_114}
+
+
+def main_job_mb(main, train, arch):
+    """Host memory a main-path job needs: a base, plus its snapshots (kept, then stacked:
+    twice) and its branch states (weights and momentum), float32."""
+    epochs = main["segment_epochs"]
+    snapshots = epochs // train["snapshot_every"] + 1
+    branches = epochs // branch_every(main) + 1
+    return 6000 + round(PARAMETERS[arch] * 4 / 1e6 * (2 * snapshots + 2 * branches))
