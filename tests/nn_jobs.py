@@ -1,6 +1,7 @@
 """Helpers for the training tests: run init/segment/subpath jobs on tiny data in-process
 (or as a subprocess, for the kill test) and compare their outputs."""
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -21,6 +22,16 @@ SEED = 7
 
 def settings(**overrides):
     return TrainSettings.from_params({**TRAIN, **overrides})
+
+
+@contextlib.contextmanager
+def float64():
+    """Models and data built in float64 inside, float32 again after."""
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(torch.float32)
 
 
 def outputs(folder):

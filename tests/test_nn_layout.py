@@ -8,7 +8,7 @@ The float32 and SLURM cases run through Snakemake (test_nn_workflow.py, test_slu
 
 import pytest
 import torch
-from nn_jobs import init, metrics, outputs, segment, subpaths
+from nn_jobs import float64, init, metrics, outputs, segment, subpaths
 from test_nn_engine import kill_and_resume
 from tiny_cifar import write_tiny_prepared
 
@@ -24,15 +24,12 @@ def relative_gap(a, b):
 def mains(tmp_path_factory):
     """float64 main paths of seeds 7 and 8 to epoch 2, checkpoints at epochs 1 and 2."""
     folder = tmp_path_factory.mktemp("layout")
-    torch.set_default_dtype(torch.float64)
-    try:
+    with float64():
         data = write_tiny_prepared(folder)
         for seed in (7, 8):
             init(data, folder / f"s{seed}" / "epoch0", seed=seed)
             segment(data, folder / f"s{seed}" / "epoch0", folder / f"s{seed}" / "epoch1", 1, seed=seed)
             segment(data, folder / f"s{seed}" / "epoch1", folder / f"s{seed}" / "epoch2", 2, seed=seed)
-    finally:
-        torch.set_default_dtype(torch.float32)
     return folder, data
 
 
@@ -41,12 +38,9 @@ BRANCHES = [(7, 1), (7, 2), (8, 2)]  # (seed, decay epoch)
 
 def _train(mains, tmp_path, branches, tag, epochs=2, **kwargs):
     folder, data = mains
-    torch.set_default_dtype(torch.float64)
-    try:
+    with float64():
         return subpaths(data, [(s, folder / f"s{s}" / f"epoch{d}", d) for s, d in branches],
                         [tmp_path / tag / f"s{s}d{d}" for s, d in branches], epochs, **kwargs)  # fmt: skip
-    finally:
-        torch.set_default_dtype(torch.float32)
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +102,10 @@ def test_packed_job_killed_and_resumed_equals_uninterrupted(mains, tmp_path):
 def bn_mains(tmp_path_factory):
     """A float64 vgg11_bn main path to epoch 1 (BatchNorm buffers to stack)."""
     folder = tmp_path_factory.mktemp("bn")
-    torch.set_default_dtype(torch.float64)
-    try:
+    with float64():
         data = write_tiny_prepared(folder)
         init(data, folder / "s7" / "epoch0", arch="vgg11_bn")
         segment(data, folder / "s7" / "epoch0", folder / "s7" / "epoch1", 1, lr=0.001, arch="vgg11_bn")
-    finally:
-        torch.set_default_dtype(torch.float32)
     return folder, data
 
 

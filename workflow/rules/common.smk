@@ -95,12 +95,8 @@ def main_outputs(name, seed_list=None):
 
 def main_segment_start(wildcards):
     """Checkpoint a main-path segment starts from: the previous segment end."""
-    ends, epoch = main_segment_ends(), int(wildcards.epoch)
-    if epoch not in ends[1:]:
-        raise ValueError(
-            f"main-path epoch {epoch} is not a segment end ({ends[:3]}...)"
-        )
-    return f"results/seed{wildcards.seed}/main/epoch{ends[ends.index(epoch) - 1]}/checkpoint.pt"
+    start = segments.segment_start(config["main"], int(wildcards.epoch))
+    return f"results/seed{wildcards.seed}/main/epoch{start}/checkpoint.pt"
 
 
 def main_branch_epochs(wildcards):

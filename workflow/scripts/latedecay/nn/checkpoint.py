@@ -31,18 +31,25 @@ def state_record(trainer, k, epoch):
     single-model SGD state, one format whatever the layout the run was trained in."""
     model, optimizer = trainer.single_state(k)
     run = trainer.runs[k]
-    return {"model": _to_cpu(model), "optimizer": _to_cpu(optimizer), "rng_scheme": RNG_SCHEME, "epoch": epoch,
+    return {"model": _leaves(model, _cpu), "optimizer": _leaves(optimizer, _cpu), "rng_scheme": RNG_SCHEME, "epoch": epoch,
             "path": run.label, "seed": run.seed, "decay_epoch": decay_of(run.label)}  # fmt: skip
 
 
-def _to_cpu(value):
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
+def _leaves(value, fn):
+    """``value`` (nested dicts, lists, tuples) with ``fn`` applied to every leaf and dict key."""
     if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
+        return {fn(k): _leaves(v, fn) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value
+        return type(value)(_leaves(v, fn) for v in value)
+    return fn(value)
+
+
+def _cpu(leaf):
+    return leaf.cpu() if isinstance(leaf, torch.Tensor) else leaf
+
+
+def _intern(leaf):
+    return sys.intern(leaf) if isinstance(leaf, str) else leaf
 
 
 def save_checkpoint(path, trainer, k, epoch):
@@ -65,17 +72,7 @@ def save_branches(path, states):
     """A segment's branch states (checkpoints, in epoch order). Strings are interned so the
     pickle shares each one alike whether a state was made in this process or came back
     from a resume part: the bytes do not depend on a kill."""
-    save_torch(_interned({"path": MAIN, "states": states}), path)
-
-
-def _interned(value):
-    if isinstance(value, str):
-        return sys.intern(value)
-    if isinstance(value, dict):
-        return {_interned(k): _interned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interned(v) for v in value]
-    return value
+    save_torch(_leaves({"path": MAIN, "states": states}, _intern), path)
 
 
 def load_branches(paths, wanted):
@@ -112,6 +109,11 @@ def job_key(start_files, params):
 APPENDED = ("snapshots", "branches")
 
 
+def _lengths(histories):
+    """How many items each history's APPENDED lists hold."""
+    return [{name: len(h[name]) for name in APPENDED} for h in histories]
+
+
 class Resume:
     """A job's resume state: ``path`` (weights, momentum, histories without the APPENDED
     lists, the parts' names) and parts ``<path stem>.part<epoch>.pt`` holding what those
@@ -132,7 +134,7 @@ class Resume:
         part = self._part(epoch)
         save_torch({"key": self.key, "epoch": epoch, "appended": new}, part)
         self.parts = [*self.parts, part.name]
-        self.saved = [{name: len(h[name]) for name in APPENDED} for h in histories]
+        self.saved = _lengths(histories)
         rest = [{**h, **{name: [] for name in APPENDED}} for h in histories]  # one new list each
         save_torch({"key": self.key, "trainer": trainer.state_dict(), "epoch": epoch, "histories": rest,
                     "parts": self.parts}, self.path)  # fmt: skip
@@ -155,7 +157,7 @@ class Resume:
                 for key in APPENDED:
                     history[key] += appended[key]
         self.parts = list(state["parts"])
-        self.saved = [{name: len(h[name]) for name in APPENDED} for h in histories]
+        self.saved = _lengths(histories)
         return state["trainer"], state["epoch"], histories
 
     def _read(self, path):

@@ -23,6 +23,14 @@ def segment_ends(main):
     return ends if ends[-1] == total else ends + [total]
 
 
+def segment_start(main, end):
+    """Where the segment ending at ``end`` starts: the previous segment end."""
+    ends = segment_ends(main)
+    if end not in ends[1:]:
+        raise ValueError(f"main-path epoch {end} is not a segment end ({ends[:3]}...)")
+    return ends[ends.index(end) - 1]
+
+
 def is_branch_epoch(main, epoch):
     """Whether a subpath may branch at ``epoch`` (the config check on decay epochs)."""
     return epoch % branch_every(main) == 0 or epoch == main["epochs"]
@@ -31,8 +39,7 @@ def is_branch_epoch(main, epoch):
 def branch_epochs(main, end):
     """Epochs the segment ending at ``end`` keeps: the multiples of branch_every in
     (previous end, end], and end; [0] for init."""
-    ends = segment_ends(main)
-    start = ends[ends.index(end) - 1] if end else -1
+    start = segment_start(main, end) if end else -1
     return [e for e in range(start + 1, end + 1) if e % branch_every(main) == 0 or e == end]
 
 
