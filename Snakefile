@@ -31,6 +31,7 @@ container: "containers/latedecay-0.1.0.sif"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/preflight.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/fig1.smk"
 include: "workflow/rules/landscape.smk"

@@ -6,8 +6,13 @@ Engine: latedecay.nn.trainer.Trainer.train_epoch (uint8 data on the device, batc
 keyed dropout masks, no host sync).
 Same model (vgg_small by default), data, batch size and optimizer, in one process, in
 blocks ordered engine, reference, reference, engine. Writes JSON (--out) and prints it.
+With --precision other than fp32, the engine in fp32 runs too, in blocks interleaved with
+the others (engine, fp32 engine, reference, reference, fp32 engine, engine), and
+"vs_fp32" gives the engine's speed against it: a ratio from one process, which a shared
+machine's load hurts less than absolute figures.
 
     .venv/bin/python bench/train.py --epochs 8 --threads 2   # ~40 s on 2 cores
+    .venv/bin/python bench/train.py --precision bf16 --threads 1 --epochs 4 --out bench/out/train-bf16.json
 """
 
 import argparse
@@ -17,6 +22,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from latedecay.io import save_json  # noqa: E402
-from latedecay.nn import engine  # noqa: E402
+from latedecay.nn import cpu_isa, engine  # noqa: E402
+from latedecay.nn.device import setup  # noqa: E402
+from latedecay.nn.numerics import set_matmul_precision  # noqa: E402
 from latedecay.nn.data import MEAN, STD, Split  # noqa: E402
 from latedecay.nn.losses import per_sample_loss  # noqa: E402
 from latedecay.nn.models import MaskedDropout, build_model  # noqa: E402
@@ -104,6 +112,32 @@ def timed(fn, device):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def new_engine(arch, device, settings):
+    """A one-model trainer from the seeded init (the same weights for every precision)."""
+    torch.manual_seed(7)
+    return Trainer.create([engine.place(build_model(arch), device)], [Run(7, "main")], settings, 0.1)
+
+
+def ratios(slow, fast):
+    """How many times faster ``fast`` trains than ``slow``: median epochs, best epochs (on a
+    shared machine the least disturbed), median CPU time (less hurt by other load)."""
+    return {"median": slow["median_epoch_s"] / fast["median_epoch_s"],
+            "best": slow["best_epoch_s"] / fast["best_epoch_s"],
+            "cpu_time": slow["median_epoch_cpu_s"] / fast["median_epoch_cpu_s"]}  # fmt: skip
+
+
+TARGET_MS, TARGET_SPEEDUP = 15.0, 10.0  # on one H200: per vgg_small epoch of 5,000 images; vs the reference
+
+
+def targets(result, device, n_used):
+    """The GPU targets and whether this run meets them (None where they do not apply)."""
+    applies = device.type == "cuda" and n_used == 5000
+    ms = 1000 * result["engine"]["median_epoch_s"]
+    return {"ms_per_epoch": TARGET_MS, "speedup": TARGET_SPEEDUP, "engine_ms_per_epoch": ms,
+            "meets_ms": ms <= TARGET_MS if applies else None,
+            "meets_speedup": result["speedup"] >= TARGET_SPEEDUP if applies else None}  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(REPO / "bench" / "out" / "train.json"))
@@ -117,16 +151,15 @@ def main():
     parser.add_argument("--compile", default="off", help="train.compile of the engine (auto, off, default, ...)")
     parser.add_argument("--precision", default="fp32", help="train.precision of the engine (fp32, tf32, bf16)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    # the workflow's set-up: threads, determinism, cuDNN (no benchmark); TF32 per run below
+    device = setup(args.device, args.threads, compile_cache="bench/out/compile-cache")
     images, labels, source = load_images(args.data, args.per_class)
     n_used = (len(labels) // args.batch_size) * args.batch_size
     settings = TrainSettings(arch=args.arch, loss="mse", eval_augment=False, batch_size=args.batch_size,
                              momentum=0.9, weight_decay=1e-4, eval_every=1, snapshot_every=1, resume_every=1,
                              device=args.device, threads=args.threads, compile=args.compile,
                              precision=args.precision, compile_cache="bench/out/compile-cache")  # fmt: skip
-    torch.manual_seed(7)
-    trainer = Trainer.create([engine.place(build_model(args.arch), device)], [Run(7, "main")], settings, 0.1)
+    trainer, fp32 = (new_engine(args.arch, device, replace(settings, precision=p)) for p in (args.precision, "fp32"))
     torch.manual_seed(7)
     reference = authors_dropout(build_model(args.arch)).to(device)
     reference_opt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -137,15 +170,18 @@ def main():
                         drop_last=True, pin_memory=device.type == "cuda")  # fmt: skip
     runs = {
         "engine": lambda e: trainer.train_epoch(train, e).item(),
+        "engine_fp32": lambda e: fp32.train_epoch(train, e).item(),
         "reference": lambda e: reference_epoch(reference, reference_opt, loader, device, "mse"),
     }
-    # Blocks in ABBA order so slow drifts of a shared machine hit both; a block's first epoch
-    # warms up and is not counted. (Alternating every epoch made the engine's epochs 10x
+    # Blocks in ABBA order so slow drifts of a shared machine hit all alike; a block's first
+    # epoch warms up and is not counted. (Alternating every epoch made the engine's epochs 10x
     # slower at random on this CPU: switching models and memory layouts each epoch thrashes.)
-    times = {name: [] for name in runs}
+    order = ["engine", "reference"] if args.precision == "fp32" else ["engine", "engine_fp32", "reference"]
+    times = {name: [] for name in order}
     half = max(1, args.epochs // 2)
-    for name in ("engine", "reference", "reference", "engine"):
+    for name in order + order[::-1]:
         for epoch in range(half + 1):
+            set_matmul_precision(args.precision if name == "engine" else "fp32")  # fp32: cuDNN's TF32 off too
             seconds = timed(lambda: runs[name](epoch + 1), device)
             if epoch:
                 times[name].append(seconds)
@@ -154,15 +190,18 @@ def main():
                           "device": str(device), "torch": torch.__version__},
               "data": source, "images_per_epoch": n_used, "batch_size": args.batch_size, "arch": args.arch}  # fmt: skip
     result["machine"]["load_average_1min"] = load
+    result["machine"]["kernels"] = cpu_isa.report(args.precision)[0] if device.type == "cpu" else None
+    result["precision"] = args.precision
     for name, values in times.items():
         wall, cpu = (statistics.median(v[i] for v in values) for i in (0, 1))
         result[name] = {"epoch_wall_s": [v[0] for v in values], "epoch_cpu_s": [v[1] for v in values],
                         "median_epoch_s": wall, "median_epoch_cpu_s": cpu, "best_epoch_s": min(v[0] for v in values),
                         "images_per_s": n_used / wall}  # fmt: skip
-    result["speedup"] = result["reference"]["median_epoch_s"] / result["engine"]["median_epoch_s"]
-    # On a shared machine the fastest epoch of each is the least disturbed measurement.
-    result["speedup_best"] = result["reference"]["best_epoch_s"] / result["engine"]["best_epoch_s"]
-    result["speedup_cpu_time"] = result["reference"]["median_epoch_cpu_s"] / result["engine"]["median_epoch_cpu_s"]
+    speedup = ratios(result["reference"], result["engine"])
+    result["speedup"], result["speedup_best"], result["speedup_cpu_time"] = (speedup[k] for k in speedup)
+    if "engine_fp32" in result:
+        result["vs_fp32"] = ratios(result["engine_fp32"], result["engine"])
+    result["targets"] = targets(result, device, n_used)
     save_json(result, args.out)
     print(json.dumps(result, indent=1))
 

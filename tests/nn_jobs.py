@@ -1,9 +1,13 @@
 """Helpers for the training tests: run init/segment/subpath jobs on tiny data in-process
-(or as a subprocess, for the kill test) and compare their outputs."""
+(or as a subprocess, for the kill and signal tests) and compare their outputs."""
 
 import contextlib
 import logging
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -11,6 +15,7 @@ import torch
 from latedecay.io import load_json, load_torch
 from latedecay.names import run_label
 from latedecay.nn import job
+from latedecay.nn.resume import load_sealed
 from latedecay.nn.settings import TrainSettings
 from latedecay.nn.trainer import Run
 
@@ -113,16 +118,58 @@ def metrics(out):
     return load_json(out["metrics"])
 
 
+def _job_command(args):
+    """(command, environment) running this file's __main__ job with ARGS."""
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": str(tests.parent / "workflow" / "scripts"), "OMP_NUM_THREADS": "1"}
+    return [sys.executable, str(tests / "nn_jobs.py"), *map(str, args)], env
+
+
+def signal_when_resumable(args, resume, sig):
+    """Run the job ARGS as a subprocess, send it ``sig`` once it has written a resume
+    state, wait for it; (returncode, stderr)."""
+    cmd, env = _job_command(args)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not resume.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "job ended before a resume state appeared"
+    os.kill(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+def rerun(args):
+    """Run the job ARGS to its end as a subprocess; its stderr."""
+    cmd, env = _job_command(args)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def kill_and_resume(args, resume):
+    """Run the job ARGS, SIGKILL it once a resume state exists, rerun it; the epoch it was killed at."""
+    returncode, _ = signal_when_resumable(args, resume, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL
+    killed_at = load_sealed(resume)["epoch"]
+    assert f"resuming from {resume} at epoch {killed_at}" in rerun(args)
+    assert not resume.exists()  # deleted on success
+    return killed_at
+
+
 if __name__ == "__main__":
-    # The kill test's subprocess (PYTHONPATH=workflow/scripts):
-    #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE [DECAY ...]
+    # The kill and signal tests' subprocess (PYTHONPATH=workflow/scripts):
+    #   python nn_jobs.py TRAIN EVAL START_FOLDER FOLDER END_EPOCH RESUME_FILE [DECAY ...] [--KEY=VALUE ...]
     # With decay epochs: one job training those subpaths of START_FOLDER/epoch<D>, into FOLDER/decay<D>.
-    # Without: a main-path segment keeping a branch state at every epoch.
-    train, evaluation, start, folder, end, resume, *decays = sys.argv[1:]
+    # Without: a main-path segment keeping a branch state at every epoch. --KEY=VALUE: a
+    # string setting of TRAIN overridden (--precision=bf16).
+    overrides = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--"))
+    train, evaluation, start, folder, end, resume, *decays = [a for a in sys.argv[1:] if not a.startswith("--")]
     logging.basicConfig(level=logging.INFO)
     data = {"train": train, "eval": evaluation}
     if decays:
         branches = [(SEED, Path(start) / f"epoch{d}", int(d)) for d in decays]
-        subpaths(data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume)
+        subpaths(data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume,
+                 **overrides)  # fmt: skip
     else:
-        segment(data, start, folder, int(end), resume_file=resume, branch_epochs=range(1, int(end) + 1))
+        segment(data, start, folder, int(end), resume_file=resume, branch_epochs=range(1, int(end) + 1), **overrides)

@@ -1,12 +1,14 @@
 """The whole DAG on the tiny preset: every figure, the report, and exact reruns."""
 
 import csv
+import hashlib
 import json
+import re
 import shutil
 
 import pytest
 import yaml
-from dag import planned_jobs
+from dag import planned_job_blocks, planned_jobs
 from tiny_cifar import write_tiny_cifar
 
 from conftest import REPO, run_snakemake
@@ -17,18 +19,28 @@ TINY = str(REPO / "presets" / "tiny.yaml")
 SEEDS = yaml.safe_load(open(TINY))["replicates"]["seeds"]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
+def run_tiny(workdir):
+    """The tiny default target in ``workdir``, its synthetic data written first."""
     write_tiny_cifar(workdir / "data" / "tiny")
     run_snakemake("-c2", "--configfile", TINY, "--directory", workdir, cwd=workdir)
     return workdir
 
 
-def plan(workdir, override):
-    """Jobs a dry run would start after layering ``override`` on the tiny preset."""
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return run_tiny(tmp_path_factory.mktemp("e2e"))
+
+
+def override_file(workdir, override):
+    """A config file layering ``override`` on the tiny preset."""
     extra = workdir / "override.yaml"
     extra.write_text(yaml.safe_dump(override))
+    return extra
+
+
+def plan(workdir, override):
+    """Jobs a dry run would start after layering ``override`` on the tiny preset."""
+    extra = override_file(workdir, override)
     jobs = planned_jobs("--configfile", TINY, extra, "--directory", workdir, cwd=workdir)
     jobs.pop("all", None)
     return jobs
@@ -56,8 +68,8 @@ def test_report_bundles_every_figure(tiny):
 
 
 def test_longer_main_path_only_adds_segments(tiny):
-    jobs = plan(tiny, {"main": {"epochs": 6}})
-    assert jobs.get("train_main") == len(SEEDS)  # epoch 6 only: epochs 2 and 4 are kept
+    jobs = plan(tiny, {"main": {"epochs": 8}})
+    assert jobs.get("train_main") == len(SEEDS)  # epoch 8 only: epochs 2, 4 and 6 are kept
     assert "init_main" not in jobs and "train_subpath" not in jobs and "prepare_data" not in jobs
 
 
@@ -81,7 +93,7 @@ def test_one_toy_sgd_parameter_reruns_only_its_simulations(tiny):
 
 def test_adding_a_seed_adds_only_its_training_and_the_tables(tiny):
     jobs = plan(tiny, {"replicates": {"seeds": SEEDS + [9]}})
-    assert jobs == {"init_main": 1, "train_main": 2, "train_subpath": 2, "fig1": 1, "fig1_summary": 1}
+    assert jobs == {"init_main": 1, "train_main": 3, "train_subpath": 2, "fig1": 1, "fig1_summary": 1}
 
 
 def test_removing_a_seed_reruns_no_training(tiny):
@@ -144,3 +156,37 @@ def test_fig1_target_plans_no_landscape_or_toy_job(tmp_path):
     jobs = planned_jobs("--configfile", TINY, "--directory", tmp_path, "figures/fig1.pdf", cwd=tmp_path)
     assert not any(rule.startswith(("toy_", "landscape_", "fig2")) for rule in jobs)
     assert {"train_main", "train_subpath", "fig1"} <= set(jobs)
+
+
+def digests(workdir):
+    """SHA-256 of every file under results/ and figures/, by path."""
+    files = [p for folder in ("results", "figures") for p in sorted((workdir / folder).rglob("*")) if p.is_file()]
+    return {str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_a_second_run_elsewhere_writes_the_same_bytes(tiny, tmp_path):
+    """No clock, date, host or path in any output: a checksum confirms a run."""
+    first, second = digests(tiny), digests(run_tiny(tmp_path / "again"))
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+def listed_params_changes(workdir, override):
+    extra = override_file(workdir, override)
+    proc = run_snakemake("--configfile", TINY, extra, "--directory", workdir, "--list-changes", "params", cwd=workdir)
+    return set(proc.stdout.split())
+
+
+def test_list_changes_params_is_empty_when_up_to_date(tiny):
+    assert listed_params_changes(tiny, {}) == set()
+
+
+def test_list_changes_params_names_the_outputs_whose_params_changed(tiny):
+    override = {"subpath": {"lr": 0.02}}
+    blocks = planned_job_blocks("--configfile", TINY, override_file(tiny, override), "--directory", tiny, cwd=tiny)
+    outputs = [re.search(r"^    output: (.*)$", text, re.M)[1].split(", ") for rule, text in blocks
+               if rule == "train_subpath"]  # fmt: skip
+    assert len(outputs) == len(yaml.safe_load(open(TINY))["subpath"]["decay_epochs"]) * len(SEEDS)
+    # every output of every subpath job, and Fig. 1, whose titles name the subpath LR; Fig. 1's
+    # table and the landscape rerun on their changed inputs but keep their params
+    assert listed_params_changes(tiny, override) == {f for files in outputs for f in files} | {"figures/fig1.pdf"}

@@ -46,6 +46,7 @@ def synthetic_inputs(root):
     write("results/seed7/main/epoch0/snapshots.pt", [0])
     write("results/seed7/main/epoch2/snapshots.pt", [1, 2])
     write("results/seed7/main/epoch4/snapshots.pt", [3, 4])
+    write("results/seed7/main/epoch6/snapshots.pt", [5, 6])
     write("results/seed7/sub/decay2/snapshots.pt", [1, 2], decay=2)
     write("results/seed7/sub/decay4/snapshots.pt", [1, 2], decay=4)
 
@@ -76,8 +77,8 @@ def test_figure_grid_and_summary(tiny_run):
     assert str(grid["surface"]) == "curved" and str(grid["bn_stats"]) == "none"
     assert int(grid["n_train"]) == 100 and int(grid["n_test"]) == 100
     projection = load_npz(tiny_run / "results/landscape/projection.npz")
-    assert projection["paths"].tolist() == ["main"] * 5 + ["decay2"] * 2 + ["decay4"] * 2
-    assert projection["epochs"].tolist() == [0, 1, 2, 3, 4, 3, 4, 5, 6]
+    assert projection["paths"].tolist() == ["main"] * 7 + ["decay2"] * 2 + ["decay4"] * 2
+    assert projection["epochs"].tolist() == [0, 1, 2, 3, 4, 5, 6, 3, 4, 5, 6]
     c = projection["coords"]  # the auto grid covers every trajectory
     assert grid["x1"][0] < c[:, 0].min() and c[:, 0].max() < grid["x1"][-1]
     assert grid["x2"][0] < c[:, 1].min() and c[:, 1].max() < grid["x2"][-1]

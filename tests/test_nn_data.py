@@ -5,6 +5,7 @@ import logging
 import os
 import pickle
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -172,3 +173,91 @@ def test_prepared_sets_on_real_cifar_if_present(repo):
     assert torch.bincount(train["labels"]).tolist() == [500] * 10
     assert ev["labels"][:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]  # README's first labels
     assert ev["images"][0, :, 0, 0].tolist() == [59, 62, 63]
+
+
+def rewrite(folder, name, **changes):
+    """Rewrite one batch file of the tiny set with some entries replaced; returns its path."""
+    path = folder / name
+    with open(path, "rb") as fh:
+        entry = pickle.load(fh, encoding="latin1")
+    path.write_bytes(pickle.dumps({**entry, **changes}, protocol=2))
+    return path
+
+
+def pixels(folder, name="data_batch_2"):
+    with open(folder / name, "rb") as fh:
+        return pickle.load(fh, encoding="latin1")["data"]
+
+
+def labels_with(value, at=17, n=10):
+    labels = [i % 10 for i in range(n)]
+    labels[at] = value
+    return labels
+
+
+BAD_ARRAYS = {  # what each silently became before: truncated, wrapped, scrambled, accepted
+    "float pixels": (lambda d: {"data": d.astype(np.float64) + 0.7}, "data has dtype float64, expected uint8"),
+    "float pixels above 255": (lambda d: {"data": d.astype(np.float64) * 2}, "data has dtype float64, expected uint8"),
+    "negative int pixels": (lambda d: {"data": d.astype(np.int64) - 300}, "data has dtype int64, expected uint8"),
+    "HWC images": (lambda d: {"data": d.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()},
+                   re.escape("data has shape (20, 32, 32, 3), expected (N, 3072)")),
+    "label 2**40": (lambda d: {"labels": labels_with(2**40, n=20)}, r"labels\[17\] = 1099511627776, expected 0\.\.9"),
+    "label 10": (lambda d: {"labels": labels_with(10, n=20)}, r"labels\[17\] = 10, expected 0\.\.9"),
+    "label -1": (lambda d: {"labels": labels_with(-1, at=3, n=20)}, r"labels\[3\] = -1, expected 0\.\.9"),
+    "float labels": (lambda d: {"labels": [float(i % 10) for i in range(20)]}, "labels has dtype float64"),
+    "labels short": (lambda d: {"labels": [0] * 19}, re.escape("labels has shape (19,), expected (20,)")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_ARRAYS)
+def test_bad_arrays_are_refused_naming_file_key_and_value(tmp_path, case):
+    folder = write_tiny_cifar(tmp_path, per_batch=20, test=10)
+    change, message = BAD_ARRAYS[case]
+    path = rewrite(folder, "data_batch_2", **change(pixels(folder)))
+    with pytest.raises(RuntimeError, match=message) as err:
+        cifar.read_split(tmp_path, train=True)
+    assert f"CIFAR-10 batch file {path}:" in str(err.value)
+
+
+def huge_array_call():
+    """A pickle that calls numpy.ndarray((350000, 3072), uint8): 1.07 GB, uninitialised."""
+    return Payload(np.ndarray, (350_000, 3072), np.dtype(np.uint8))
+
+
+HUGE = {  # a short file declaring gigabytes: an array, a bytes length, a memo index
+    "ndarray call": (lambda: pickle.dumps({"data": huge_array_call(), "labels": [0] * 10}, protocol=2),
+                     "calls numpy.ndarray directly"),
+    "array state": (lambda: pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": [0]}, protocol=2).replace(
+        b"K\x01M\x00\x0c\x86", b"J\x00\x00\x10\x00M\x00\x0c\x86"),  # shape (1, 3072) -> (2**20, 3072)
+        re.escape("shape (1048576, 3072) and dtype uint8 (3,221,225,472 bytes) but holds only")),
+    "bytes length": (lambda: b"\x80\x04\x8e" + (1 << 30).to_bytes(8, "little") + b"x" * 100 + b".",
+                     "expected 1073741824 bytes in a bytes8, but only 101 remain"),
+    "memo index": (lambda: b"\x80\x02N" + b"r" + (1 << 26).to_bytes(4, "little") + b".",
+                   "LONG_BINPUT 67,108,864 at byte 3 but it holds only 9 bytes"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HUGE)
+def test_short_file_cannot_declare_gigabytes(tmp_path, case):
+    folder = write_tiny_cifar(tmp_path, per_batch=10, test=10)
+    content, message = HUGE[case]
+    (folder / "data_batch_2").write_bytes(content())
+    assert (folder / "data_batch_2").stat().st_size < 40_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=message) as err:
+            cifar.read_split(tmp_path, train=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(folder / "data_batch_2") in str(err.value)
+    assert peak < 20_000_000  # the tiny set itself, never the declared size
+
+
+def test_real_batches_pass_validation(repo):
+    root = repo.parent / "shared" / "data"
+    if not (root / "cifar-10-batches-py" / "test_batch").is_file():
+        pytest.skip("no offline CIFAR-10 copy beside the checkout")
+    images, labels = cifar.read_split(root, train=False)
+    assert images.dtype == np.uint8 and images.shape[1:] == (3, 32, 32) and labels.dtype == np.int64
+    assert len(images) == len(labels) and set(np.unique(labels).tolist()) == set(range(10))

@@ -1,13 +1,17 @@
 """train.precision and train.compile: the compiled engine agrees with the eager one, bf16
-runs and is recorded, and the evaluation rewrites give the plain model's numbers."""
+runs (every forward pass, training and evaluation, fp32 weights), resumes bitwise after a
+kill and is recorded, and the evaluation rewrites give the plain model's numbers."""
+
+import contextlib
 
 import pytest
 import torch
-from nn_jobs import SEED, metrics, segment, settings, tiny_main
+from nn_jobs import SEED, main_outputs, metrics, segment, settings, subpaths, tiny_main
+from test_nn_engine import kill_and_resume
 
 from latedecay.io import load_torch
-from latedecay.nn import numerics
-from latedecay.nn.data import load_sets
+from latedecay.nn import engine, numerics
+from latedecay.nn.data import Split, load_sets
 from latedecay.nn.evaluate import evaluate
 from latedecay.nn.fast_eval import EvaluationCopy
 from latedecay.nn.models import build_model
@@ -64,6 +68,61 @@ def test_bf16_autocast_trains_and_is_recorded(tiny, tmp_path):
     assert m16["train_batch_loss"][0] == pytest.approx(m32["train_batch_loss"][0], rel=0.05)
     weights = load_torch(bf16["checkpoint"])["model"]
     assert all(v.dtype == torch.float32 for v in weights.values())  # the weights stay fp32
+
+
+@contextlib.contextmanager
+def layer_dtypes():
+    """The output dtypes of every layer with weights (convolutions, linear layers, their
+    evaluation rewrites) run inside on image batches, and their weights' dtypes. (One image:
+    fast_eval's shape probe, no evaluation.)"""
+    seen = {"out": set(), "weight": set()}
+
+    def hook(module, args, out):
+        if isinstance(getattr(module, "weight", None), torch.Tensor) and args[0].shape[0] > 1:
+            seen["out"].add(out.dtype)
+            seen["weight"].add(module.weight.dtype)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        yield seen
+    finally:
+        handle.remove()
+
+
+@pytest.mark.parametrize("precision, dtype", [("bf16", torch.bfloat16), ("fp32", torch.float32)])
+def test_every_forward_pass_runs_in_the_precision(tiny, tmp_path, precision, dtype):
+    """Training and evaluation, of one model and of a pack (vmap); fp32 weights throughout."""
+    folder, data = tiny
+    with layer_dtypes() as seen:
+        segment(data, folder / "epoch0", tmp_path / "main", 2, branch_epochs=[1, 2], precision=precision)
+        subpaths(data, [(SEED, tmp_path / "main", 1), (SEED, tmp_path / "main", 2)], [tmp_path / "a", tmp_path / "b"],
+                 1, precision=precision)  # fmt: skip
+    assert seen == {"out": {dtype}, "weight": {torch.float32}}
+
+
+def test_a_bf16_pack_with_batchnorm_trains_in_bf16():
+    """vgg11_bn: vmap's BatchNorm takes no mixed dtypes, so the pack's BatchNorm computes in fp32."""
+    images = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    train = Split(images, torch.arange(50) % 10)
+    torch.manual_seed(SEED)
+    models = [engine.place(build_model("vgg11_bn"), CPU) for _ in range(2)]
+    runs = [Run(SEED, "decay1"), Run(SEED, "decay2")]
+    trainer = Trainer.create(models, runs, settings(arch="vgg11_bn", precision="bf16"), 0.01)
+    with layer_dtypes() as seen:
+        losses = trainer.train_epoch(train, 1)
+    assert seen == {"out": {torch.bfloat16}, "weight": {torch.float32}} and bool(torch.isfinite(losses).all())
+
+
+def test_bf16_resumes_bitwise_after_a_kill(tiny, tmp_path):
+    folder, data = tiny
+    straight = segment(data, folder / "epoch0", tmp_path / "straight", 4, branch_epochs=[1, 2, 3, 4], precision="bf16")
+    resume = tmp_path / "resume.pt"
+    args = [data["train"], data["eval"], folder / "epoch0", tmp_path / "killed", 4, resume, "--precision=bf16"]
+    assert 1 <= kill_and_resume(args, resume) < 4
+    killed = main_outputs(tmp_path / "killed")
+    for name in ("checkpoint", "snapshots", "branches", "metrics"):
+        assert killed[name].read_bytes() == straight[name].read_bytes(), name
+    assert metrics(killed)["precision"] == "bf16"
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])

@@ -56,7 +56,7 @@ def test_tiny_run_outputs_follow_the_contract(tiny_run):
     assert load_torch(tiny_run / "results/data/eval.pt")["images"].shape == (500, 3, 32, 32)
     assert "md5 differs" in (tiny_run / "logs/prepare_data/prepare_data.log").read_text()
     assert load_json(tiny_run / "results/data/cifar_check.json")["mismatch"]  # synthetic files
-    assert "images/s" in (tiny_run / "logs/train_main/seed7/epoch4.log").read_text()
+    assert "main seed 7: epoch 2 of 2 (run epoch 4)" in (tiny_run / "logs/train_main/seed7/epoch4.log").read_text()
     assert not list((tiny_run / "results").rglob(".resume/**/*.pt"))  # deleted on success
     # a subpath starts from the main checkpoint it names: its first snapshot moved away from it
     main4 = load_torch(tiny_run / "results/seed7/main/epoch4/snapshots.pt")["params"][-1]
@@ -107,9 +107,9 @@ def test_one_long_segment_through_snakemake_changes_no_number(tiny_run, tmp_path
         assert (workdir / "results/seed7" / name).read_bytes() == (tiny_run / "results/seed7" / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("decay", [3, 6])
+@pytest.mark.parametrize("decay", [3, 8])
 def test_a_subpath_target_off_the_branch_epochs_fails_when_planned(tmp_path, decay):
-    """The tiny preset keeps states at epochs 0, 2 and 4 only: a decay-3 or decay-6 target
+    """The tiny preset keeps states at epochs 0, 2, 4 and 6 only: a decay-3 or decay-8 target
     stops the dry run, naming the epoch, before any job is planned."""
     target = f"results/seed7/sub/decay{decay}/metrics.json"
     proc = run_snakemake("-n", target, "--configfile", "presets/tiny.yaml", "--directory", tmp_path, check=False)

@@ -16,6 +16,7 @@ from snakemake.profiles import ProfileConfigFileParser
 from snakemake.resources import Resource
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
+from snakemake_executor_plugin_slurm.validation import validate_slurm_extra
 
 from dag import planned_job_blocks, planned_jobs
 from conftest import REPO, run_snakemake
@@ -24,7 +25,8 @@ SLURM = REPO / "profiles" / "slurm" / "profile.yaml"
 OVERLAY = REPO / "profiles" / "test-slurm" / "profile.yaml"
 DEFAULT = REPO / "profiles" / "default" / "profile.yaml"
 SITE_VARS = ("LATEDECAY_SLURM_ACCOUNT", "LATEDECAY_SLURM_PARTITION", "LATEDECAY_SLURM_GPU_PARTITION",
-             "LATEDECAY_GPU_MODEL")  # fmt: skip
+             "LATEDECAY_GPU_MODEL", "LATEDECAY_SLURM_SIGNAL")  # fmt: skip
+TRAIN_RULES = {"train_main", "train_subpath"}  # they save a resume state on SIGTERM
 GPU_RULES = {"init_main", "train_main", "train_subpath", "landscape_chunk", "landscape_paths"}
 CPU_RULES = {"prepare_data", "landscape_pca"}  # heavy, but no GPU
 
@@ -120,10 +122,25 @@ def test_gpu_rules_get_gpus_and_cpu_rules_do_not(monkeypatch):
 
 def test_no_gpu_or_reserved_flags_in_slurm_extra(monkeypatch):
     for path in (SLURM, OVERLAY):
-        text = "\n".join(parse(path, monkeypatch).get("set-resources", []) +
-                         parse(path, monkeypatch).get("default-resources", []))  # fmt: skip
-        assert "slurm_extra" not in text
-        assert not re.search(r"\bgpus=|nvidia_gpu=", text)  # silently ignored names
+        profile = parse(path, monkeypatch)
+        entries = profile.get("set-resources", []) + profile.get("default-resources", [])
+        assert not re.search(r"\bgpus=|nvidia_gpu=", "\n".join(entries))  # silently ignored names
+        for rule, resources in per_rule(profile.get("set-resources", [])).items():
+            if "slurm_extra" in resources:  # only --signal; the plugin accepts it
+                extra = evaluate(resources["slurm_extra"])
+                assert rule in TRAIN_RULES and shlex.split(extra)[0].startswith("--signal="), (rule, extra)
+                validate_slurm_extra(SimpleNamespace(resources=SimpleNamespace(slurm_extra=extra)))
+
+
+def test_training_jobs_are_signalled_ahead_of_their_time_limit(monkeypatch):
+    """SIGTERM to the job steps (no "B:", which reaches the batch shell only) 120 s before
+    the limit: the training script saves its resume state and the retry resumes."""
+    profile = parse(SLURM, monkeypatch)
+    for rule in TRAIN_RULES:
+        assert "--signal=TERM@120" in shlex.split(sbatch_line(profile, rule)), rule
+    assert not any("--signal" in sbatch_line(profile, rule) for rule in GPU_RULES - TRAIN_RULES)
+    site = parse(SLURM, monkeypatch, LATEDECAY_SLURM_SIGNAL="USR1@600")
+    assert "--signal=USR1@600" in shlex.split(sbatch_line(site, "train_main"))
 
 
 def test_retries_and_resume_settings(monkeypatch):
@@ -199,3 +216,20 @@ def test_gpu_profile_packs_subpaths_and_caps_gpu_jobs(tmp_path):
         assert (gpu is not None and gpu[1] == "1") == on_gpu, name
     profile = yaml.safe_load((REPO / "profiles/gpu/profile.yaml").read_text())
     assert profile["resources"] == {"gpu": 1} and profile["cores"] == "all"
+
+
+def test_gpu_profile_runs_a_preflight_ahead_of_every_gpu_job(tmp_path):
+    """Each GPU job reads its own preflight flag, made by a gpu_preflight job planned before
+    it; the CPU presets plan none."""
+    jobs = planned_job_blocks("--profile", "profiles/gpu", "--directory", tmp_path, cwd=REPO)
+    order = {}
+    for position, (name, text) in enumerate(jobs):
+        if name == "gpu_preflight":
+            order[re.search(r"output: (\S+)", text)[1]] = position
+    gpu_jobs = [(i, name, text) for i, (name, text) in enumerate(jobs) if re.search(r"\bgpu=1\b", text)]
+    assert {name.split("_seed")[0] for _, name, _ in gpu_jobs} == GPU_RULES
+    assert len(order) == len(gpu_jobs) == 5
+    for position, name, text in gpu_jobs:
+        (flag,) = re.findall(r"results/\.preflight/[^\s,]+\.json", re.search(r"input: (.*)", text)[1])
+        assert order[flag] < position, name
+    assert "gpu_preflight" not in planned_jobs("--configfile", "presets/tiny.yaml", "--directory", tmp_path / "cpu")

@@ -2,14 +2,19 @@
 
 tests/slurm/local-cluster.sh installs Debian's SLURM (munge, slurmctld, slurmd, slurmdbd
 with MariaDB: the plugin polls sacct) and starts it with one fake GPU; the workflow is
-submitted with the real `slurm` profile plus the test overlay. One train job is cancelled
-mid-run; it must be retried, resume from its in-job state, and every output must equal a
-local run's. Needs root and apt (skipped otherwise); about 3-4 minutes on 2 cores.
+submitted with the real `slurm` profile plus the test overlay. One train job hits its time
+limit mid-run: SLURM signals it ahead of the limit (the profile's --signal), it saves its
+resume state at the next step and fails; it must come back with the attempt-scaled runtime,
+resume from that state, and every output must equal a local run's. Needs root and apt
+(skipped otherwise); about 3-4 minutes on 2 cores.
 """
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -39,17 +44,17 @@ SITE_ENV = {  # what a user sets for their site (see profiles/slurm/profile.yaml
     "LATEDECAY_SLURM_GPU_PARTITION": "gpu",
     "LATEDECAY_GPU_MODEL": "h200",
 }
-# Tiny preset with a 6-epoch first segment: long enough to be cancelled mid-run.
+# Tiny preset with a 6-epoch first segment, interrupted mid-run.
 # One replicate: the seed axis is covered locally (test_e2e.py); here each job goes through sbatch.
 OVERRIDE = {"main": {"epochs": 12, "segment_epochs": 6}, "subpath": {"decay_epochs": [6, 12]},
             "replicates": {"seeds": [7]}}  # fmt: skip
 TARGETS = ["figures/fig1.pdf", "results/fig1_summary.csv", "figures/fig2.pdf"]
-CANCELLED_JOB = "rule_train_main_wildcards_7_6"
+LIMITED_JOB = "rule_train_main_wildcards_7_6"
 RESUME_FILE = "results/.resume/seed7/main/epoch6.pt"
 EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach SLURM
     "rule_prepare_data": 1,
     "rule_init_main_wildcards_7": 1,
-    "rule_train_main_wildcards_7_6": 2,  # cancelled, then retried
+    "rule_train_main_wildcards_7_6": 2,  # signalled at its time limit, then retried
     "rule_train_main_wildcards_7_12": 1,
     "rule_train_subpath_wildcards_7_6": 1,
     "rule_train_subpath_wildcards_7_12": 1,
@@ -106,26 +111,41 @@ def squeue_jobs():
     return {c: (i, n, s) for i, n, c, s in (line.split("|") for line in out.splitlines())}
 
 
-def cancel_when_resumable(proc, wd):
-    """scancel the first main-path segment once it has written a resume state; return
-    (job id, run name). Fails if the job finishes first."""
+def script_pid(job_id):
+    """PID of the job's training script (Snakemake runs a copy named tmp<random>.train.py), or None."""
+    out = subprocess.run(["scontrol", "listpids", job_id], capture_output=True, text=True).stdout
+    for pid in (line.split()[0] for line in out.splitlines()[1:]):
+        with contextlib.suppress(OSError):
+            if any(arg.endswith(b".train.py") for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")):
+                return int(pid)
+    return None
+
+
+def limit_when_resumable(proc, wd):
+    """Once the first main-path segment has written a resume state: freeze its script
+    (SIGSTOP: a tiny job would otherwise end before SLURM's next time-limit check, every
+    30 s) and cut its time limit to 1 minute, so SLURM sends the profile's --signal (with
+    SIGCONT) ahead of it. Return (job id, run name, its time limit before the cut)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        job = squeue_jobs().get(CANCELLED_JOB)
-        if job and job[2] == "RUNNING" and (wd / RESUME_FILE).exists():
-            subprocess.run(["scancel", job[0]], check=True)
-            return job[0], job[1]
+        job = squeue_jobs().get(LIMITED_JOB)
+        pid = job and job[2] == "RUNNING" and (wd / RESUME_FILE).exists() and script_pid(job[0])
+        if pid:
+            os.kill(pid, signal.SIGSTOP)
+            show = subprocess.run(["scontrol", "show", "job", job[0]], capture_output=True, text=True).stdout
+            subprocess.run(["scontrol", "update", f"JobId={job[0]}", "TimeLimit=1"], check=True)
+            return job[0], job[1], re.search(r"TimeLimit=(\S+)", show)[1]
         time.sleep(0.2)
-    pytest.fail(f"{CANCELLED_JOB} was never seen running with {RESUME_FILE} (snakemake rc {proc.poll()})")
+    pytest.fail(f"{LIMITED_JOB} was never seen running with {RESUME_FILE} (snakemake rc {proc.poll()})")
 
 
 def sacct_rows(run_name, since):
     out = subprocess.run(
         ["sacct", "-X", "-P", "-n", "--name", run_name, "-S", since,
-         "-o", "JobID,Comment,State,Partition,Account,ReqTRES"],
+         "-o", "JobID,Comment,State,Partition,Account,ReqTRES,Timelimit"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    keys = ("id", "comment", "state", "partition", "account", "tres")
+    keys = ("id", "comment", "state", "partition", "account", "tres", "timelimit")
     return [dict(zip(keys, line.split("|"))) for line in out.splitlines()]
 
 
@@ -153,7 +173,7 @@ def load_output(path):
     return path.read_bytes()
 
 
-def test_tiny_workflow_on_slurm_equals_local_and_survives_scancel(slurm_cluster, tmp_path):
+def test_tiny_workflow_on_slurm_equals_local_and_resumes_after_its_time_limit(slurm_cluster, tmp_path):
     local, remote = workdir(tmp_path / "local"), workdir(tmp_path / "slurm")
     run = subprocess.run(snakemake_cmd(local, "-c2"), cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -165,28 +185,37 @@ def test_tiny_workflow_on_slurm_equals_local_and_survives_scancel(slurm_cluster,
     cmd = snakemake_cmd(remote, "--profile", "slurm", "--profile", "profiles/test-slurm")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        cancelled, run_name = cancel_when_resumable(proc, remote)
+        limited, run_name, first_limit = limit_when_resumable(proc, remote)
         assert proc.wait(timeout=500) == 0, (tmp_path / "slurm.log").read_text()[-6000:]
     finally:
         if proc.poll() is None:
             proc.kill()
     assert not squeue_jobs(), "jobs left in the queue"
 
-    # Every cluster job went through sbatch; all completed but the one we cancelled.
+    # Every cluster job went through sbatch; all completed but the one that hit its limit:
+    # it failed on the signal ahead of the limit (TIMEOUT if the signal came only at it).
     rows = sacct_rows(run_name, since)
     assert Counter(r["comment"] for r in rows) == EXPECTED_JOBS
     states = {r["id"]: r["state"] for r in rows}
-    assert states.pop(cancelled).startswith("CANCELLED")
+    assert states.pop(limited) in ("FAILED", "TIMEOUT")
     assert set(states.values()) == {"COMPLETED"}
+    (retry,) = [r for r in rows if r["comment"] == LIMITED_JOB and r["id"] != limited]
+    assert (first_limit, retry["timelimit"]) == ("00:30:00", "01:00:00")  # runtime = 30 min x attempt
     for r in rows:
         gpu = r["comment"].startswith(GPU_RULES)
         assert r["account"] == "latedecay"
         assert r["partition"] == ("gpu" if gpu else "debug"), r
         assert ("gres/gpu=1" in r["tres"]) == gpu, r  # --gpus=h200:1 reached SLURM
 
-    # The retry resumed from the in-job state, which is gone after success.
+    # The signalled job saved its state at the next step (its SLURM log says so: Snakemake
+    # deletes the rule's log on a retry); the retry resumed from it, gone after success.
+    slurm_log = (remote / f".snakemake/slurm_logs/rule_train_main/7_6/{limited}.log").read_text()
+    stop = re.search(r"received SIGTERM at epoch (\d+), step (\d+): resume state saved", slurm_log)
+    assert stop, slurm_log[-6000:]
     train_log = (remote / "logs/train_main/seed7/epoch6.log").read_text()
-    assert f"resuming from {RESUME_FILE} at epoch" in train_log, train_log
+    epoch, step = map(int, stop.groups())
+    where = f"at epoch {epoch}, step {step}" if step < 4 else f"at epoch {epoch}"  # 4 steps an epoch
+    assert f"resuming from {RESUME_FILE} {where}" in train_log, train_log
     assert not (remote / RESUME_FILE).exists()
 
     # Outputs equal the uninterrupted local run's.

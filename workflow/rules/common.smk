@@ -7,6 +7,10 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from latedecay import config_checks  # noqa: E402
 from latedecay.provenance import code_digest  # noqa: E402
+from latedecay.snakemake_fixes import fix_list_params_changes  # noqa: E402
+
+# --list-changes params would list every job's last output (a Snakemake 9.27.1 bug).
+fix_list_params_changes()
 
 # Schema (defaults filled in) and cross-key checks; errors name the key and its file:line.
 config_checks.validate_config(
@@ -151,6 +155,18 @@ def gpu_jobs():
     """GPUs a training or landscape job holds (none with train.device: cpu); profiles/gpu
     caps their sum with resources: gpu=N, so GPU jobs never share a GPU unmanaged."""
     return 0 if config["train"]["device"] == "cpu" else 1
+
+
+def gpu_preflight(job):
+    """The preflight flag a GPU job waits for (gpu_preflight, preflight.smk); none unless
+    train.device is cuda.
+
+    One temp flag per job: a finished job's flag is gone and nothing remakes it, so a
+    rerun checks this machine again before the jobs it runs, and never reruns finished
+    ones (one shared flag would be an updated input of every job that read it)."""
+    if config["train"]["device"] != "cuda":
+        return []
+    return [f"results/.preflight/{job}.json"]
 
 
 def subpath_packs():

@@ -1,6 +1,6 @@
-# Fig. 1: main-path learning curves, subpath heat maps and final losses, plus the
-# summary table and the verdict. input.main and input.sub are seed-major; the
-# scripts split them with params.seeds (latedecay.plots.fig1_summary).
+# Fig. 1: the summary table and the verdict (fig1_summary), then the figure, which draws
+# them beside the learning curves and heat maps (fig1). The scripts group the metrics
+# files by the seed and run each records (latedecay.fig1_runs), not by their order.
 
 
 rule fig1_summary:
@@ -18,7 +18,7 @@ rule fig1_summary:
             "results/fig1_verdict.json",
             caption="../report/fig1_verdict.rst",
             category="Fig. 1 CIFAR-10",
-            labels={"table": "verdict: plateau and late-decay statistics"},
+            labels={"table": "verdict: the paired late-decay effect and the regime"},
         ),
     log:
         "logs/fig1_summary/fig1_summary.log",
@@ -28,7 +28,8 @@ rule fig1_summary:
     params:
         seeds=seeds(),
         decay_epochs=config["subpath"]["decay_epochs"],
-        options=config["fig1"],
+        final_window=config["fig1"]["final_window"],
+        verdict=config["verdict"],
         code=code("summarize_fig1.py"),
     script:
         "../scripts/summarize_fig1.py"
@@ -38,6 +39,8 @@ rule fig1:
     input:
         main=main_outputs("metrics.json"),
         sub=subpath_outputs("metrics.json"),
+        csv="results/fig1_summary.csv",
+        verdict="results/fig1_verdict.json",
     output:
         pdf=report(
             "figures/fig1.pdf",

@@ -38,6 +38,7 @@ rule landscape_chunk:
         projection="results/landscape/projection.npz",
         train="results/data/train.pt",
         eval="results/data/eval.pt",
+        preflight=gpu_preflight("landscape_chunk/chunk{chunk}"),
     output:
         chunk=temp("results/landscape/chunks/chunk{chunk}.npz"),
     log:
@@ -74,6 +75,7 @@ rule landscape_paths:
         projection="results/landscape/projection.npz",
         train="results/data/train.pt",
         eval="results/data/eval.pt",
+        preflight=gpu_preflight("landscape_paths/landscape_paths"),
     output:
         paths="results/landscape/paths.npz",
     log:

@@ -10,6 +10,7 @@ rule init_main:
     input:
         train="results/data/train.pt",
         eval="results/data/eval.pt",
+        preflight=gpu_preflight("init_main/seed{seed}"),
     output:
         checkpoint=ensure(
             "results/seed{seed}/main/epoch0/checkpoint.pt", non_empty=True
@@ -38,6 +39,7 @@ rule train_main:
         start=main_segment_start,
         train="results/data/train.pt",
         eval="results/data/eval.pt",
+        preflight=gpu_preflight("train_main/seed{seed}/epoch{epoch}"),
     output:
         checkpoint=ensure(
             "results/seed{seed}/main/epoch{epoch}/checkpoint.pt", non_empty=True
@@ -51,6 +53,8 @@ rule train_main:
         "benchmarks/train_main/seed{seed}/epoch{epoch}.tsv"
     wildcard_constraints:
         epoch=r"[1-9]\d*",  # epoch 0 is init_main's
+    # The main path is the critical chain: every later subpath waits on its next segment.
+    priority: 10
     conda:
         "../../envs/torch.yaml"
     threads: torch_threads()
@@ -81,6 +85,7 @@ for pack in subpath_packs():
             start=subpath_starts(pack),
             train="results/data/train.pt",
             eval="results/data/eval.pt",
+            preflight=gpu_preflight(f"train_subpath/{stem}"),
         output:
             checkpoint=subpath_files(pack, "checkpoint.pt"),
             metrics=subpath_files(pack, "metrics.json"),

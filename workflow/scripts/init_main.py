@@ -7,6 +7,7 @@ from latedecay.nn.settings import TrainSettings
 
 with script_logging(snakemake.log[0]):
     settings = TrainSettings.from_params(snakemake.params.train)
-    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache)
+    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache,
+                   settings.deterministic)
     data = {"train": snakemake.input.train, "eval": snakemake.input.eval}
     job.init_main(data, settings, int(snakemake.wildcards.seed), dict(snakemake.output), device)

@@ -9,7 +9,8 @@ from latedecay.nn.trainer import Run
 with script_logging(snakemake.log[0]):
     p = snakemake.params
     settings = TrainSettings.from_params(p.train)
-    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache)
+    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache,
+                   settings.deterministic)
     out = {name: job.paths(snakemake.output[name]) for name in snakemake.output.keys()}  # per run
     job.train_job(
         {"train": snakemake.input.train, "eval": snakemake.input.eval},

@@ -159,16 +159,24 @@ def save_csv(frame, path):
         frame.to_csv(tmp, index=False)
 
 
+# Metadata matplotlib would fill with the time of saving: left out, so that identical
+# figures are identical bytes (the other entries it writes are fixed).
+UNDATED = {"pdf": {"CreationDate": None}, "ps": {"CreationDate": None}, "svg": {"Date": None}}
+
+
 def save_figure(fig, path):
-    """Save a matplotlib figure atomically (format from the suffix)."""
+    """Save a matplotlib figure atomically (format from the suffix), without a date."""
     path = Path(path)
+    fmt = path.suffix.lstrip(".")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip("."), bbox_inches="tight")
+        fig.savefig(tmp, format=fmt, bbox_inches="tight", metadata=UNDATED.get(fmt))
 
 
 @contextlib.contextmanager
 def script_logging(log_path):
-    """Send logging and stderr of a Snakemake ``script:`` job to its log file."""
+    """Send logging and stderr of a Snakemake ``script:`` job to its log file. A failure
+    is also named on the job's own stderr (the SLURM job log): Snakemake deletes the log
+    file when it retries the job."""
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", buffering=1) as log:
         old_stderr = sys.stderr
@@ -180,8 +188,9 @@ def script_logging(log_path):
         root.setLevel(logging.INFO)
         try:
             yield logging.getLogger("latedecay")
-        except BaseException:
+        except BaseException as err:
             logging.getLogger("latedecay").exception("job failed")
+            print(f"{log_path}: job failed: {type(err).__name__}: {err}", file=old_stderr, flush=True)
             raise
         finally:
             root.removeHandler(handler)

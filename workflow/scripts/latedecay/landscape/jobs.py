@@ -1,4 +1,6 @@
-"""The PCA, grid-chunk and paths jobs; entry scripts call these with values from snakemake.params."""
+"""The PCA, grid-chunk and paths jobs; entry scripts call these with values from snakemake.params.
+
+Timings go to the job log only, so that identical runs write identical result files."""
 
 import logging
 import time
@@ -77,7 +79,7 @@ def run_chunk(inputs, out, arch, loss, surface, grid, chunks, chunk, evaluation,
     log.info("chunk %d of 0..%d: %d points x %d images in %.1f s (%.0f point-images/s), %d points per pass, "
              "BatchNorm stats: %s", chunk, chunks - 1, len(index), n_img, seconds, len(index) * n_img / seconds,
              evaluator.spec.points_per_pass, evaluator.bn_mode)  # fmt: skip
-    save_npz(out, index=index, x1=x1, x2=x2, seconds=seconds, bn_stats=evaluator.bn_mode, surface=surface,
+    save_npz(out, index=index, x1=x1, x2=x2, bn_stats=evaluator.bn_mode, surface=surface,
              n_train=len(sets[0][1]), n_test=len(sets[1][1]), **result)  # fmt: skip
 
 
@@ -109,5 +111,5 @@ def run_paths(inputs, out, arch, loss, surface, evaluation, images, device, thre
              sum(len(s[1]) for s in sets), seconds)  # fmt: skip
     save_npz(out, paths=labels, epochs=epochs, coords=coords, surface_coefs=coefs, distance=distance,
              residual=residual, surface=surface, bn_stats=evaluator.bn_mode, n_train=len(sets[0][1]),
-             n_test=len(sets[1][1]), seconds=seconds, **{f"snapshot_{k}": v for k, v in at_snapshot.items()},
+             n_test=len(sets[1][1]), **{f"snapshot_{k}": v for k, v in at_snapshot.items()},
              **{f"surface_{k}": v for k, v in at_surface.items()})  # fmt: skip

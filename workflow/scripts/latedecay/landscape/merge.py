@@ -29,7 +29,7 @@ def run_merge(chunk_files, projection_file, paths_file, out_grid, out_paths, out
         if not np.array_equal(paths[key], meta[key]):
             raise RuntimeError(f"{paths_file}: '{key}' differs from the grid chunks (evaluated on other settings)")
     save_npz(out_grid, x1=x1, x2=x2, ratio=projection["ratio"],
-             pc3_fit=projection["pc3_fit"], seconds=sum(float(p["seconds"]) for p in parts), **meta, **metrics)  # fmt: skip
+             pc3_fit=projection["pc3_fit"], **meta, **metrics)  # fmt: skip
     table = paths_table(paths)
     save_csv(table, out_paths)
     save_csv(pd.DataFrame(summary_rows(x1, x2, metrics, projection, meta, table), columns=["quantity", "value"]),

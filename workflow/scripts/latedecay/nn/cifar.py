@@ -4,18 +4,19 @@ torchvision's CIFAR10 class insists on the official md5 sums; rebuilt copies (su
 the offline pixel-exact one) differ, so the check is done here, with an explicit opt-in
 (``allow_mismatch``) that still logs which files differ.
 
-The batch files are pickles, and a plain ``pickle.load`` runs whatever code a file names;
-``BatchUnpickler`` admits only the globals the batch format needs.
+The batch files are pickles, read with the restricted reader of ``batch_pickle``; what it
+returns is then checked (dtype, shape, label range), never cast, so a wrong file fails here,
+named, rather than as scrambled pixels or a late error.
 """
 
 import logging
-import pickle
 from pathlib import Path
 
 import numpy as np
-from numpy._core.multiarray import _reconstruct
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
+
+from .batch_pickle import RefusedGlobal, load_batch_file
 
 log = logging.getLogger("latedecay.nn.cifar")
 
@@ -87,65 +88,53 @@ def ensure_cifar(root, allow_mismatch=False, download=True):
     return {"root": str(root), "md5": md5, "mismatch": mismatch}
 
 
-def _latin1_bytes(text, encoding):
-    """``_codecs.encode`` as protocol-2 pickles use it for bytes; any other codec is refused."""
-    if encoding != "latin1":
-        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
+LABEL_KEYS = ("labels", "fine_labels")  # CIFAR-10, CIFAR-100
 
 
-# What the batch format holds besides dict, list, str, bytes and int (pickle opcodes):
-# NumPy arrays and dtypes (numpy.core.* in the official files, numpy._core.* from NumPy 2)
-# and, in protocol-2 pickles written by Python 3, bytes as _codecs.encode(str, "latin1").
-SAFE_GLOBALS = {
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("_codecs", "encode"): _latin1_bytes,
-}
+def _checked_data(data):
+    """The images as the format stores them: uint8 rows of 3 x 32 x 32 (CHW) pixels, never cast."""
+    if not isinstance(data, np.ndarray):
+        raise ValueError(f"data is a {type(data).__name__}, expected a uint8 array of shape (N, 3072)")
+    if data.dtype != np.uint8:
+        raise ValueError(f"data has dtype {data.dtype}, expected uint8")
+    if data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"data has shape {data.shape}, expected (N, 3072) (3 x 32 x 32 channel planes per row)")
+    return data.reshape(-1, 3, 32, 32)
 
 
-class RefusedGlobal(pickle.UnpicklingError):
-    """A batch file names a global outside ``SAFE_GLOBALS``: tampered with, or not a batch file."""
-
-
-class BatchUnpickler(pickle.Unpickler):
-    """Unpickler of CIFAR batch files: any global outside ``SAFE_GLOBALS`` is refused."""
-
-    def find_class(self, module, name):
-        try:
-            return SAFE_GLOBALS[(module, name)]
-        except KeyError:
-            raise RefusedGlobal(f"{module}.{name}") from None
-
-
-def load_batch_file(path):
-    """The unpickled content of one batch file, read with ``BatchUnpickler``."""
-    try:
-        with open(path, "rb") as fh:
-            return BatchUnpickler(fh, encoding="latin1").load()
-    except RefusedGlobal as err:
-        raise RefusedGlobal(
-            f"refused to read CIFAR-10 batch file {path}: it names the global {err}, which the "
-            "batch format never holds (a tampered or foreign file; replace it with the official one)"
-        ) from None
+def _checked_labels(labels, key, n):
+    """``n`` integer labels in 0..9, as int64; a bool, float or out-of-range label is refused."""
+    values = np.asarray(labels)  # a list of ints infers int64 (object beyond int64): never cast
+    if values.ndim != 1 or len(values) != n:
+        raise ValueError(f"{key} has shape {values.shape}, expected ({n},): one per image")
+    if values.dtype.kind not in "iu":
+        raise ValueError(f"{key} has dtype {values.dtype}, expected integers")
+    bad = np.flatnonzero((values < 0) | (values > 9))
+    if len(bad):
+        raise ValueError(f"{key}[{bad[0]}] = {values[bad[0]]}, expected 0..9 ({len(bad)} such labels)")
+    return values.astype(np.int64)
 
 
 def _read_batch(path):
+    """Images uint8 [N, 3, 32, 32] and labels int64 [N] of one batch file, validated."""
     try:
         entry = load_batch_file(path)
-        data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
     except FileNotFoundError:
         raise FileNotFoundError(f"missing CIFAR-10 batch file: {path}") from None
     except RefusedGlobal:
         raise
     except Exception as err:
         raise RuntimeError(f"cannot read CIFAR-10 batch file {path}: corrupt or wrong layout ({err})") from err
-    if len(data) != len(labels):
-        raise RuntimeError(f"CIFAR-10 batch file {path}: {len(data)} images but {len(labels)} labels")
-    return data, labels
+    try:
+        if not isinstance(entry, dict) or "data" not in entry:
+            raise ValueError(f"holds a {type(entry).__name__} without a data key, expected a dict with data and labels")
+        key = next((k for k in LABEL_KEYS if k in entry), None)
+        if key is None:
+            raise ValueError("has no labels key")
+        data = _checked_data(entry["data"])
+        return data, _checked_labels(entry[key], key, len(data))
+    except ValueError as err:
+        raise RuntimeError(f"CIFAR-10 batch file {path}: {err}") from None
 
 
 def read_split(root, train):

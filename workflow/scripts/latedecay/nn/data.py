@@ -1,5 +1,6 @@
 """Normalization and the prepared sets held on the device as uint8."""
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -11,10 +12,17 @@ MEAN = (0.491, 0.482, 0.447)
 STD = (0.247, 0.243, 0.262)
 
 
+@functools.cache
+def _statistics(device, dtype):
+    """(mean, std) as [3, 1, 1] tensors, made once per (device, dtype): a host-to-device
+    copy per batch would block every training step on a GPU."""
+    with torch.inference_mode(False):  # usable in training even if made during an evaluation
+        return tuple(torch.tensor(v, dtype=dtype, device=device).view(3, 1, 1) for v in (MEAN, STD))
+
+
 def normalize(images, dtype=torch.float32):
     """uint8 [B, 3, H, W] on any device -> normalized float tensor on the same device."""
-    mean = torch.tensor(MEAN, dtype=dtype, device=images.device).view(3, 1, 1)
-    std = torch.tensor(STD, dtype=dtype, device=images.device).view(3, 1, 1)
+    mean, std = _statistics(images.device, dtype)
     return (images.to(dtype) / 255 - mean) / std
 
 

@@ -16,11 +16,15 @@ import time
 
 import torch
 
+from ..metrics import Evals, Metrics
 from ..names import EVAL_METRICS, decay_of
 from . import rng
 from .checkpoint import state_record
 from .evaluate import evaluate
+from .interrupt import Interrupted
 from .models import pool_before_relu
+from .progress import Progress, job_name
+from .trainer import Partial
 
 log = logging.getLogger("latedecay.nn.engine")
 
@@ -88,48 +92,84 @@ def _log_line(history, run, epoch):
     ev, test = history["eval"], ""
     if ev["epoch"][-1:] == [epoch]:  # evaluated at this epoch
         test = f" eval train {ev['train_loss'][-1]:.4f} test {ev['test_loss'][-1]:.4f} acc {ev['test_acc'][-1]:.4f}"
-    rate = history["train_images"] / max(history["train_seconds"], 1e-9)
-    log.info("%s seed %d epoch %d batch loss %.5f%s %.0f images/s", run.label, run.seed, epoch,
-             history["train_batch_loss"][-1], test, rate)  # fmt: skip
+    log.info("%s seed %d epoch %d batch loss %.5f%s", run.label, run.seed, epoch, history["train_batch_loss"][-1],
+             test)  # fmt: skip
 
 
-def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branch_epochs=()):
+def _images_per_s(histories):
+    """Training images per second of the job, summed over its K models (they train together)."""
+    return sum(h["train_images"] for h in histories) / max(histories[0]["train_seconds"], 1e-9)
+
+
+def _add_losses(trainer, histories, pending, epochs, images, seconds):
+    """Move the device losses of ``epochs`` into the histories: one host read per interval."""
+    if not epochs:
+        return
+    losses = torch.stack(pending).double().T.tolist()  # [K][epochs]
+    check_finite(trainer, epochs, losses)
+    for k, history in enumerate(histories):
+        history["epochs"] += epochs
+        history["train_images"] += images * len(epochs)
+        history["train_seconds"] += seconds
+        history["train_batch_loss"] += losses[k]
+
+
+def _interrupted(stop, epoch, step):
+    message = f"received {stop.name} at epoch {epoch}, step {step}: resume state saved"
+    log.warning(message)
+    return Interrupted(message)
+
+
+def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branch_epochs=(), partial=None,
+        stop=None):  # fmt: skip
     """Train epochs start_epoch+1 .. end_epoch of the trainer's K runs, recording into
     ``histories`` (one per run, possibly from a resume state) in place, with each run's
-    checkpoint at ``branch_epochs`` in its history's "branches".
+    checkpoint at ``branch_epochs`` in its history's "branches". ``partial`` (a
+    trainer.Partial of epoch start_epoch+1) continues an epoch a resume state stopped in.
 
-    ``save_state(epoch)`` writes the resume state at multiples of train.resume_every.
+    ``save_state(epoch, partial)`` writes the resume state at multiples of
+    train.resume_every and, once ``stop()`` (nn.interrupt) turns true, at the next step
+    boundary; the job then raises Interrupted. Each evaluation (and the end) logs the
+    job's progress.
     """
     s, train = trainer.settings, sets[0]
     device = train.labels.device
     images = (len(train.labels) // s.batch_size) * s.batch_size
+    job_start = start_epoch - len(histories[0]["epochs"])  # a resumed history holds the job's earlier epochs
+    progress = Progress(job_name(trainer.runs), job_start, end_epoch, start_epoch)
     pending, epochs = [], []  # device losses not yet read, and their epochs
     clock = time.perf_counter()
     for epoch in range(start_epoch + 1, end_epoch + 1):
-        pending.append(trainer.train_epoch(train, epoch))
+        losses = trainer.train_epoch(train, epoch, partial, stop)
+        partial = None
+        if isinstance(losses, Partial):  # stopped mid-epoch: keep what the finished epochs gave
+            _sync(device)
+            _add_losses(trainer, histories, pending, epochs, images, time.perf_counter() - clock)
+            save_state(epoch - 1, losses)
+            raise _interrupted(stop, epoch, losses.step)
+        pending.append(losses)
         epochs.append(epoch)
         recorded = epoch % s.eval_every == 0 or epoch % s.snapshot_every == 0
         branch = epoch in branch_epochs
-        resume = epoch % s.resume_every == 0 and save_state is not None and epoch < end_epoch
+        stopping = stop is not None and stop() and epoch < end_epoch
+        resume = (epoch % s.resume_every == 0 or stopping) and save_state is not None and epoch < end_epoch
         if not (recorded or branch or resume or epoch == end_epoch):
             continue
         _sync(device)
-        seconds = time.perf_counter() - clock
-        losses = torch.stack(pending).double().T.tolist()  # one host read per interval: [K][epochs]
-        check_finite(trainer, epochs, losses)
+        _add_losses(trainer, histories, pending, epochs, images, time.perf_counter() - clock)
         for k, history in enumerate(histories):
-            history["epochs"] += epochs
-            history["train_images"] += images * len(epochs)
-            history["train_seconds"] += seconds
-            history["train_batch_loss"] += losses[k]
             record(history, trainer, k, sets, epoch)
             if branch:
                 history["branches"].append(state_record(trainer, k, epoch))
             if recorded or epoch == end_epoch:
                 _log_line(history, trainer.runs[k], epoch)
+        if epoch % s.eval_every == 0 or epoch == end_epoch:
+            progress.log(epoch, _images_per_s(histories))
         pending, epochs = [], []
         if resume:
-            save_state(epoch)
+            save_state(epoch, None)
+        if stopping:
+            raise _interrupted(stop, epoch, images // s.batch_size)
         clock = time.perf_counter()
     return histories
 
@@ -143,24 +183,19 @@ def snapshots_record(history, run, num_params):
             "path": run.label, "seed": run.seed, "decay_epoch": decay_of(run.label)}  # fmt: skip
 
 
-# Fields of metrics.json that measure wall-clock time: the only ones two identical runs
-# may write differently.
-WALL_CLOCK_FIELDS = ("images_per_s",)
-
-
 def metrics_record(history, run, start_epoch, end_epoch, device, lr, settings):
-    return {
-        "precision": settings.precision,
-        "compile": settings.compile,
-        "path": run.label,
-        "seed": run.seed,
-        "decay_epoch": decay_of(run.label),
-        "lr": lr,
-        "start_epoch": start_epoch,
-        "end_epoch": end_epoch,
-        "epochs": history["epochs"],
-        "train_batch_loss": history["train_batch_loss"],
-        "eval": history["eval"],
-        "images_per_s": history["train_images"] / history["train_seconds"] if history["train_seconds"] else None,
-        "device": str(device),
-    }
+    """The job's metrics.json (latedecay.metrics, the contract Fig. 1 reads)."""
+    return Metrics(
+        precision=settings.precision,
+        compile=settings.compile,
+        path=run.label,
+        seed=run.seed,
+        decay_epoch=decay_of(run.label),
+        lr=lr,
+        start_epoch=start_epoch,
+        end_epoch=end_epoch,
+        epochs=history["epochs"],
+        train_batch_loss=history["train_batch_loss"],
+        eval=Evals(**history["eval"]),
+        device=str(device),
+    )

@@ -5,18 +5,20 @@ Outputs per run: checkpoint, metrics and snapshots; a main-path job adds branche
 states at its branch epochs, nn.segments), which the subpaths start from."""
 
 import logging
-from pathlib import Path
+from dataclasses import asdict
 
 import torch
 
-from ..io import save_json, save_torch
+from .. import metrics
+from ..io import save_torch
 from ..names import MAIN, decay_of
 from . import engine
-from .checkpoint import (Resume, job_key, load_branches, load_checkpoint, save_branches, save_checkpoint,
-                         state_record)  # fmt: skip
+from .checkpoint import load_branches, load_checkpoint, save_branches, save_checkpoint, state_record
 from .data import load_sets
+from .interrupt import stop_requests
 from .models import build_model, num_params
-from .trainer import Run, Trainer
+from .resume import Resume, job_key
+from .trainer import Partial, Run, Trainer
 
 log = logging.getLogger("latedecay.nn.job")
 
@@ -31,7 +33,7 @@ def paths(item):
 def _write_outputs(out, trainer, k, history, start, end, device):
     run = trainer.runs[k]
     save_torch(engine.snapshots_record(history, run, trainer.flat_params(k).numel()), out["snapshots"])
-    save_json(engine.metrics_record(history, run, start, end, device, trainer.lr, trainer.settings), out["metrics"])
+    metrics.save(engine.metrics_record(history, run, start, end, device, trainer.lr, trainer.settings), out["metrics"])
     if BRANCHES in out:
         save_branches(out[BRANCHES], history["branches"])
     save_checkpoint(out["checkpoint"], trainer, k, end)  # last: marks success
@@ -55,8 +57,32 @@ def train_job(data, settings, runs, lr, starts, end_epoch, outs, device, resume_
     """Train one main-path segment (one run "main", from the previous segment's checkpoint,
     keeping its states at ``branch_epochs``) or K subpaths (from the main path's branch
     states at their decay epochs, in the branches files ``starts``; epochs counted after
-    the decay), resuming from ``resume_file`` when it belongs to this job; delete it on success."""
-    sets = load_sets(data["train"], data["eval"], device)
+    the decay), resuming from ``resume_file`` when it belongs to this job; delete it on success.
+    SIGTERM or SIGUSR1 saves the resume state at the next step and raises Interrupted."""
+    with stop_requests() as stop:  # from the start: a signal during the set-up stops after one step
+        sets = load_sets(data["train"], data["eval"], device)
+        trainer, start = _trainer(settings, runs, lr, starts, end_epoch, device, reset_momentum)
+        resume = Resume(resume_file, job_key(starts, key_params))
+        histories, first, partial = _resume(resume, trainer, [engine.new_history() for _ in runs], start)
+
+        def save_state(epoch, partial):
+            resume.save(trainer, epoch, histories, partial and asdict(partial))
+
+        try:
+            engine.run(trainer, sets, first, end_epoch, histories, save_state, set(branch_epochs), partial, stop)
+            if not trainer.all_finite():
+                raise engine.TrainingDiverged(f"non-finite weights after epoch {end_epoch} (lr {lr:g}); no outputs "
+                                              "written")  # fmt: skip
+        except engine.TrainingDiverged:
+            resume.clear()  # nothing of a diverged run is kept
+            raise
+        for k, out in enumerate(outs):
+            _write_outputs(out, trainer, k, histories[k], start, end_epoch, device)
+        resume.clear()
+
+
+def _trainer(settings, runs, lr, starts, end_epoch, device, reset_momentum):
+    """(trainer, start epoch) of the job: its models from the start checkpoint or branch states."""
     main = runs[0].label == MAIN
     if main and len(runs) != 1 or not main and any(r.label == MAIN for r in runs):
         raise ValueError("a main-path segment trains one run, and never with subpaths")
@@ -71,31 +97,22 @@ def train_job(data, settings, runs, lr, starts, end_epoch, outs, device, resume_
     trainer = Trainer.create(models, runs, settings, lr)
     if main or not reset_momentum:
         trainer.load_momentum([ckpt["optimizer"] for ckpt, _ in origins])
-    resume = Resume(resume_file, job_key(starts, key_params))
-    histories, first = _resume(resume, trainer, [engine.new_history() for _ in runs], start)
-    try:
-        engine.run(trainer, sets, first, end_epoch, histories, lambda epoch: resume.save(trainer, epoch, histories),
-                   branch_epochs=set(branch_epochs))  # fmt: skip
-        if not trainer.all_finite():
-            raise engine.TrainingDiverged(f"non-finite weights after epoch {end_epoch} (lr {lr:g}); no outputs written")
-    except engine.TrainingDiverged:
-        resume.clear()  # nothing of a diverged run is kept
-        raise
-    for k, out in enumerate(outs):
-        _write_outputs(out, trainer, k, histories[k], start, end_epoch, device)
-    resume.clear()
+    return trainer, start
 
 
 def _resume(resume, trainer, histories, first):
-    """(histories, first epoch) to continue from: this job's resume state if there is one
-    (loaded into ``trainer``), else the fresh values given."""
+    """(histories, first epoch, Partial or None) to continue from: this job's resume state
+    if there is one (loaded into ``trainer``), else the fresh values given."""
     state = resume.load()
     if state is None:
-        return histories, first
-    trainer_state, epoch, histories = state
+        return histories, first, None
+    trainer_state, epoch, partial, histories = state
     trainer.load_state_dict(trainer_state)
-    log.info("resuming from %s at epoch %d", resume.path, epoch)
-    return histories, epoch
+    if partial is None:
+        log.info("resuming from %s at epoch %d", resume.path, epoch)
+        return histories, epoch, None
+    log.info("resuming from %s at epoch %d, step %d", resume.path, partial["epoch"], partial["step"])
+    return histories, epoch, Partial(**partial)
 
 
 def _model_from(ckpt, path, arch, device):

@@ -5,9 +5,12 @@ recorded in metrics.json. Everything that switches them lives here.
 """
 
 import contextlib
+import copy
 import os
 
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 PRECISIONS = ("fp32", "tf32", "bf16")
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
@@ -38,6 +41,47 @@ def autocast(precision, device):
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+class _LowConv2d(nn.Conv2d):
+    """A convolution computed in bf16 (input, weight and bias cast), as autocast computes it."""
+
+    def forward(self, x):
+        low = torch.bfloat16
+        return self._conv_forward(x.to(low), self.weight.to(low), None if self.bias is None else self.bias.to(low))
+
+
+class _LowLinear(nn.Linear):
+    """A linear layer computed in bf16, as autocast computes it."""
+
+    def forward(self, x):
+        low = torch.bfloat16
+        return F.linear(x.to(low), self.weight.to(low), None if self.bias is None else self.bias.to(low))
+
+
+class _LowBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm of a bf16 input in fp32, its output in bf16: what the CPU kernel does with
+    autocast's bf16 input and fp32 parameters (vmap's batching rule refuses mixed dtypes)."""
+
+    def forward(self, x):
+        return super().forward(x.float()).to(torch.bfloat16)
+
+
+_LOW = {nn.Conv2d: _LowConv2d, nn.Linear: _LowLinear, nn.BatchNorm2d: _LowBatchNorm2d}
+
+
+def vmap_template(module, precision):
+    """The module a vmapped functional call runs: under bf16, a copy whose layers compute as
+    under autocast. Inside torch.func.vmap autocast leaves convolutions in fp32 and adds
+    linear biases in fp32 (torch 2.14, CPU; see pytorch/pytorch#192617), so a pack would
+    silently train in (mostly) fp32."""
+    if precision != "bf16":
+        return module
+    module = copy.deepcopy(module)
+    for layer in module.modules():
+        if type(layer) in _LOW:
+            layer.__class__ = _LOW[type(layer)]
+    return module
 
 
 def compiled(fn, mode):

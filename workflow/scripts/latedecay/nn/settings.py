@@ -29,6 +29,8 @@ class TrainSettings:
     compile: str = _from("train")
     precision: str = _from("train")
     compile_cache: str = _from("train")
+    # last, with a default: settings written before the key existed still load
+    deterministic: bool = field(default=True, metadata={"section": "train"})
 
     @classmethod
     def from_config(cls, config):

@@ -10,7 +10,9 @@ its own gradient, and SGD (elementwise momentum and weight decay) on stacked ten
 equals K separate optimizers.
 
 train.precision (autocast) and train.compile (torch.compile of the loss and of the
-evaluation forward pass) apply to both layouts alike (``nn.numerics``).
+evaluation forward pass) apply to both layouts alike (``nn.numerics``); under vmap, where
+autocast does not reach, the stacked layout's layers cast as autocast would
+(``numerics.vmap_template``).
 """
 
 import copy
@@ -43,12 +45,41 @@ def epoch_draws(train, run, epoch, batch_size, dropouts):
     used = (n // batch_size) * batch_size
     perm = torch.randperm(n, generator=gen)
     offsets, flips = draw(n, gen)
-    perm = perm[:used].to(train.labels.device)
-    images = crop_flip(train.images[perm], offsets[:used], flips[:used])
     device = train.labels.device
+    perm, offsets, flips = to_device([perm[:used], offsets[:used], flips[:used]], device)
+    images = crop_flip(train.images[perm], offsets, flips)
     masks = rng.generator(run.seed, run.label, epoch, "dropout", device)
     keep = [torch.rand((used, f), generator=masks, device=device) >= p for p, f in dropouts]
     return images, train.labels[perm], keep
+
+
+def fused_sgd(device):
+    """SGD runs fused on CUDA only: on CPU the unfused update keeps the CPU bytes."""
+    return device.type == "cuda"
+
+
+def to_device(tensors, device):
+    """Host tensors on ``device`` in one copy: packed into one pinned int64 buffer and sent
+    non_blocking on CUDA, so the step loop never waits on a host-to-device copy. (The
+    pinned-memory allocator keeps a buffer until its copy has run, so no race.)"""
+    if device.type == "cpu":
+        return tensors
+    flat = torch.cat([t.reshape(-1).to(torch.int64) for t in tensors])
+    if device.type == "cuda":
+        flat = flat.pin_memory()
+    parts = flat.to(device, non_blocking=True).split([t.numel() for t in tensors])
+    return [part.view(t.shape).to(t.dtype) for part, t in zip(parts, tensors)]
+
+
+@dataclass(frozen=True)
+class Partial:
+    """An epoch stopped at a step boundary: its number, the steps done, and the sum of
+    their mini-batch losses ([K], in the weights' dtype): with the weights and momentum
+    at that step, all it takes to finish the epoch as if it had not stopped."""
+
+    epoch: int
+    step: int
+    total: torch.Tensor
 
 
 class Trainer:
@@ -77,7 +108,7 @@ class Trainer:
     def _sgd(self, params):
         """The one place hyperparameters are applied. Fused on CUDA: the same update in one kernel."""
         s = self.settings
-        fused = self.device.type == "cuda" or None
+        fused = fused_sgd(self.device) or None
         return torch.optim.SGD(params, lr=self.lr, momentum=s.momentum, weight_decay=s.weight_decay, fused=fused)
 
     def _loss_function(self, template):
@@ -99,20 +130,26 @@ class Trainer:
         copy_, forward = self._evaluation
         return copy_.load(self.model(k)), forward
 
-    def train_epoch(self, train, epoch):
-        """One epoch of all K models; their mean mini-batch losses as a [K] device tensor."""
-        images, labels, masks = self._epoch(train, epoch)
+    def train_epoch(self, train, epoch, partial=None, stop=None):
+        """One epoch of all K models; their mean mini-batch losses as a [K] device tensor.
+        From ``partial`` (a Partial of this epoch) on if given; when ``stop()`` turns true
+        after a step that is not the epoch's last, the Partial to continue from instead."""
+        images, labels, masks = self._epoch(train, epoch)  # the same draws whatever the first step
         bs = self.settings.batch_size
         steps = labels.shape[1] // bs
-        total = torch.zeros(self.size, dtype=self.dtype, device=labels.device)
+        first, total = 0, torch.zeros(self.size, dtype=self.dtype, device=labels.device)
+        if partial is not None:
+            first, total = partial.step, partial.total.to(total, copy=True)
         self._train_mode()
-        for step in range(steps):
+        for step in range(first, steps):
             batch = slice(step * bs, (step + 1) * bs)
             losses = self._losses(images[:, batch], labels[:, batch], [m[:, batch] for m in masks])
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
             self.optimizer.step()
             total += losses.detach()
+            if stop is not None and stop() and step + 1 < steps:
+                return Partial(epoch, step + 1, total)
         return total / steps
 
     def _epoch(self, train, epoch):
@@ -151,9 +188,11 @@ class Trainer:
         return {n: t.detach().clone() for n, t in model.state_dict().items()}, optimizer.state_dict()
 
     def _set_momentum(self, bufs):
+        """Each buffer in its parameter's exact layout (strides), whatever it was loaded or
+        stacked in: the fused CUDA kernel rejects a buffer laid out unlike its parameter."""
         for p, buf in zip(self.parameters(), bufs):
             if buf is not None:
-                self.optimizer.state[p]["momentum_buffer"] = buf.to(p).clone()
+                self.optimizer.state[p]["momentum_buffer"] = torch.empty_like(p).copy_(buf)
 
     def all_finite(self):
         return all(bool(torch.isfinite(p).all()) for p in self.parameters())
@@ -225,7 +264,8 @@ class Stacked(Trainer):
         super().__init__(models, runs, settings, lr)
         self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
         self._scratch = None
-        self._forward = numerics.compiled(vmap(self._loss_function(self.template)), self.compile_mode)
+        self._loss_template = numerics.vmap_template(self.template, settings.precision)
+        self._forward = numerics.compiled(vmap(self._loss_function(self._loss_template)), self.compile_mode)
 
     def parameters(self):
         return list(self.params.values())
@@ -234,7 +274,7 @@ class Stacked(Trainer):
         return torch.stack(bufs)
 
     def _train_mode(self):
-        self.template.train()
+        self._loss_template.train()
 
     def _losses(self, images, labels, masks):
         buffers = {**self.buffers, **dict(zip(self._mask_keys, masks))}

@@ -1,13 +1,15 @@
-"""Fig. 1: main-path learning curves (a), subpath loss heat maps (b, c), final losses (d), the verdict.
+"""Fig. 1: main-path learning curves (a), subpath loss heat maps (b, c), final losses (d), the
+paired effect (e), the verdict.
 
-Inputs are the tidy frames of ``fig1_summary.Runs`` and what ``fig1_summary.analyze``
-makes of them, so the figure shows the numbers of results/fig1_summary.csv and
-fig1_verdict.json. Curves are seed means with a band spanning the seeds; heat maps
-show the seed mean; error bars in (d) are the table's 95% intervals over seeds.
+Curves and heat maps come from the metrics (``fig1_runs.Runs``); (d), (e) and the verdict
+draw results/fig1_summary.csv and fig1_verdict.json as fig1_summary wrote them, so the
+figure shows the tables' numbers and computes none of its own. Curves are seed means with a
+band spanning the seeds; heat maps show the seed mean.
 """
 
 import logging
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,9 +18,8 @@ from matplotlib import colors, ticker
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
-from latedecay import stats
+from latedecay.fig1_table import per_seed_rows
 from latedecay.plots import style
-from latedecay.plots.fig1_summary import per_seed_rows
 
 log = logging.getLogger("latedecay.fig1")
 
@@ -30,6 +31,26 @@ TEST_SETS = {
     "train_rest": "the CIFAR-10 training images outside the training subset",
 }
 TRAIN, TEST, MAIN_REF = "C0", "C3", "0.45"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The fig1 rule's ``params.options`` (config["fig1"]) plus ``params.labels`` (titles)."""
+
+    final_window: int
+    smooth_epochs: int
+    heatmap_train: str
+    log_color: bool
+    main_lr: float | None = None
+    sub_lr: float | None = None
+    arch: str | None = None
+    loss: str | None = None
+    eval_set: str | None = None
+    eval_limit: int | None = None
+
+    @classmethod
+    def from_params(cls, options, labels=None):
+        return cls(**options, **(labels or {}))
 
 
 def rolling_mean(values, window):
@@ -142,29 +163,62 @@ def plot_heatmap(ax, grid, norm):
     return mesh
 
 
-def t_interval(values):
-    """Panel (d)'s error bars: the summary table's Student-t 95% interval over seeds."""
-    return stats.mean_ci(values)[1]
-
-
-def plot_final(ax, runs, table, verdict, k):
-    """(d) final test loss per decay epoch beside the main path's own after as many epochs."""
+def plot_final(ax, table, verdict, k):
+    """(d) final test loss per decay epoch beside the main path's own after as many epochs:
+    per-seed points, and the table's seed means with their 95% intervals."""
     ax.set_xlabel(f"test loss (mean of last {k} evals)")
     ax.tick_params(labelleft=False)
     ax.tick_params(axis="x", labelrotation=45)
-    rows = per_seed_rows(table)
-    if rows.empty:
+    if table.empty:
         return
-    both = rows.melt(["seed", "decay_epoch"], ["test_loss", "main_test_loss"], var_name="run", value_name="loss")
-    both["run"] = both["run"].map({"test_loss": "subpath, final", "main_test_loss": "main path, same epoch"})
-    sns.lineplot(
-        data=both.astype({"loss": float, "decay_epoch": float}), x="loss", y="decay_epoch", hue="run",
-        orient="y", marker="o", ms=3, err_style="bars", ax=ax, palette=[TEST, MAIN_REF],
-        errorbar=t_interval if len(runs.seeds) > 1 else None,
-    )  # fmt: skip
-    ax.legend(frameon=False, title=None, loc="upper left", fontsize="x-small")
+    rows, pooled = per_seed_rows(table), table.set_index(["seed", "decay_epoch"])
+    curves = (("test_loss", TEST, "subpath, final"), ("main_test_loss", MAIN_REF, "main path, same epoch"))
+    for column, color, label in curves:
+        ax.plot(rows[column], rows["decay_epoch"], ".", color=color, alpha=0.35, ms=3)
+        mean = pooled.loc["mean", column]
+        ends = [pooled.loc[mark, column].reindex(mean.index) for mark in ("ci95_low", "ci95_high")]
+        ax.errorbar(mean, mean.index, xerr=np.abs(np.vstack(ends) - mean.to_numpy()), color=color, marker="o",
+                    ms=3, capsize=2, label=label)  # fmt: skip
+    ax.legend(frameon=False, loc="upper left", fontsize="x-small")
     rho, p = verdict.get("spearman_rho"), verdict.get("spearman_p")
     ax.set_title("Spearman $\\rho$: n/a" if rho is None else f"Spearman $\\rho$ = {rho:.2f}, p = {p:.2g}")
+    ax.locator_params(axis="x", nbins=3)
+
+
+def effect_line(verdict, decays):
+    """(e)'s line and band: the seed-mean gain fit (through the pooled gain at the mean decay
+    epoch) with the slope's 95% interval; None where the verdict has no slope."""
+    slope, ci = verdict.get("gain_slope"), verdict.get("gain_slope_ci95") or [None, None]
+    if slope is None or not decays:
+        return None
+    d = np.asarray(decays, dtype=float)
+    centre = d - d.mean()
+    at = lambda b: verdict["gain_vs_main"] + b * centre  # noqa: E731
+    band = None if None in ci else np.sort(np.vstack([at(ci[0]), at(ci[1])]), axis=0)
+    return d, at(slope), band
+
+
+def plot_effect(ax, table, verdict):
+    """(e) the paired effect: each seed's gain (subpath final - main path, same epochs) against
+    the decay epoch, the mean slope with its 95% band, and the outcome."""
+    ax.axvline(0, color="0.6", lw=0.6)
+    ax.set_xlabel("gain vs main path (test loss)")
+    ax.tick_params(labelleft=False)
+    ax.tick_params(axis="x", labelrotation=45)
+    rows = per_seed_rows(table)
+    rows = rows[rows["decay_epoch"].isin(verdict.get("gain_decay_epochs") or [])]
+    if not rows.empty:
+        data = rows.astype({"gain_vs_main": float, "decay_epoch": float, "seed": str})
+        sns.lineplot(data=data, x="gain_vs_main", y="decay_epoch", hue="seed", orient="y", marker="o", ms=3,
+                     lw=0.7, alpha=0.6, estimator=None, ax=ax, palette="Greys", legend=False)  # fmt: skip
+    line = effect_line(verdict, verdict.get("gain_decay_epochs") or [])
+    if line is not None:
+        d, fit, band = line
+        ax.plot(fit, d, color=TEST, lw=1.5, label="mean slope over seeds")
+        if band is not None:
+            ax.fill_betweenx(d, band[0], band[1], color=TEST, alpha=0.2, lw=0, label="95% CI of the slope")
+        ax.legend(frameon=False, loc="upper left", fontsize="x-small")
+    ax.set_title(f"later decay: {verdict.get('later_decay')}")
     ax.locator_params(axis="x", nbins=3)
 
 
@@ -185,18 +239,19 @@ def titles(settings, n_seeds):
             f"(b) train loss ({train_kind})",
             "(c) test loss (full pass)",
             "(d) final test loss",
+            "(e) paired effect",
         ],
     )
 
 
 def make_figure(runs, table, verdict, settings):
-    """Build Fig. 1 from ``Runs`` and ``analyze``'s table and verdict; ``settings`` a ``fig1_summary.Settings``."""
+    """Fig. 1 from ``Runs`` and the summary table and verdict fig1_summary wrote; ``settings`` a ``Settings``."""
     train_quantity = "batch" if settings.heatmap_train == "batch" else "train_loss"
     grids = [heatmap_grid(runs, q, settings.smooth_epochs) for q in (train_quantity, "test_loss")]
     suptitle, panel_titles = titles(settings, len(runs.seeds))
     with style.context():
-        fig = Figure(figsize=(14, 4.6), layout="constrained")
-        gs = GridSpec(2, 4, figure=fig, height_ratios=[3, 1], width_ratios=[1.15, 1, 1, 0.55])
+        fig = Figure(figsize=(16, 4.8), layout="constrained")
+        gs = GridSpec(2, 5, figure=fig, height_ratios=[3, 1], width_ratios=[1.15, 1, 1, 0.55, 0.55])
         ax_loss, ax_acc = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[1, 0], sharex=fig.axes[0])
         plot_main(ax_loss, ax_acc, runs, settings.smooth_epochs)
         ax_loss.set_ylabel(LOSS_NAMES.get(settings.loss, settings.loss))
@@ -206,13 +261,16 @@ def make_figure(runs, table, verdict, settings):
         ax_c.set_ylabel("")
         ax_c.tick_params(labelleft=False)
         ax_d = fig.add_subplot(gs[:, 3], sharey=ax_b)
-        plot_final(ax_d, runs, table, verdict, settings.final_window)
+        plot_final(ax_d, table, verdict, settings.final_window)
+        ax_e = fig.add_subplot(gs[:, 4], sharey=ax_b)
+        plot_effect(ax_e, table, verdict)
         for ax, title in zip((ax_loss, ax_b, ax_c), panel_titles):
             ax.set_title(title)
-        ax_d.set_title(f"{panel_titles[3]}\n{ax_d.get_title()}")
+        for ax, title in zip((ax_d, ax_e), panel_titles[3:]):
+            ax.set_title(f"{title}\n{ax.get_title()}")
         for ax, mesh in zip((ax_b, ax_c), meshes):
             if mesh is not None:
                 fig.colorbar(mesh, ax=ax, label=LOSS_NAMES.get(settings.loss, settings.loss), shrink=0.9)
-        wrapped = textwrap.fill(f"Verdict: {verdict['verdict']}", 190)
+        wrapped = textwrap.fill(f"Verdict: {verdict['verdict']}", 210)
         fig.suptitle(f"{suptitle}\n{wrapped}", fontsize=9)
     return fig

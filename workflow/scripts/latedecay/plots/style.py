@@ -26,6 +26,7 @@ RC = {
     "image.cmap": "viridis",
     "pdf.fonttype": 42,  # embed TrueType: text stays selectable and editable
     "savefig.dpi": 200,
+    "svg.hashsalt": "latedecay",  # fixed SVG ids (random by default): identical figures, identical bytes
 }
 
 
