@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..io import atomic_path, remove_stale_temps, save_torch
+from ..io import atomic_path, remove_stale_temps
 
 log = logging.getLogger("latedecay.nn.resume")
 
@@ -47,19 +47,16 @@ def job_key(start_files, params):
     return digest.hexdigest()
 
 
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _serialized(obj):
+    """torch.save's bytes of ``obj`` (through a file object, as io.save_torch writes them)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def save_sealed(obj, path):
     """torch.save ``obj`` to ``path`` (atomically) with the digest trailer."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    body = buffer.getvalue()
+    body = _serialized(obj)
     with atomic_path(path) as tmp:
         tmp.write_bytes(body + MAGIC + hashlib.sha256(body).digest())
 
@@ -114,8 +111,10 @@ class Resume:
         index, part = len(self.parts) + 1, self._part(len(self.parts) + 1)
         epochs = [_epochs(h, n) for h, n in zip(histories, saved)]
         new = [{name: h[name][n[name]:] for name in APPENDED} for h, n in zip(histories, saved)]
-        save_torch({"key": self.key, "index": index, "epochs": epochs, "appended": new}, part)
-        record = {"name": part.name, "index": index, "epochs": epochs, "sha256": file_sha256(part)}
+        body = _serialized({"key": self.key, "index": index, "epochs": epochs, "appended": new})
+        with atomic_path(part) as tmp:  # hashed in memory: the part is not read back
+            tmp.write_bytes(body)
+        record = {"name": part.name, "index": index, "epochs": epochs, "sha256": hashlib.sha256(body).hexdigest()}
         self.parts, self.saved = [*self.parts, record], _lengths(histories)
         rest = [{**h, **{name: [] for name in APPENDED}} for h in histories]  # one new list each
         save_sealed({"key": self.key, "trainer": trainer.state_dict(), "epoch": epoch, "partial": partial,
@@ -154,9 +153,10 @@ class Resume:
         path = self.path.with_name(record["name"])
         if not path.is_file():
             raise Unusable(f"its part {path} is missing")
-        if file_sha256(path) != record["sha256"]:
+        data = path.read_bytes()  # once: hashed, then loaded
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
             raise Unusable(f"its part {path} is not the file it recorded (SHA-256 differs: damaged, or another part)")
-        part = _torch_load(path, path)
+        part = _torch_load(io.BytesIO(data), path)
         found = {k: part.get(k) for k in ("key", "index", "epochs")} if isinstance(part, dict) else {}
         if found != {"key": self.key, "index": record["index"], "epochs": record["epochs"]}:
             raise Unusable(f"its part {path} records index {found.get('index')}, epochs {found.get('epochs')} "
