@@ -30,3 +30,4 @@ test: venv
 lint: venv
 	$(VENV)/bin/snakemake --lint
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
+	$(VENV)/bin/black --check .

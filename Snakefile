@@ -13,7 +13,7 @@ min_version("9.12")
 # config.yaml is checked here first (files given with --configfile Snakemake reads
 # before this Snakefile, so their parse errors keep Snakemake's message).
 sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
-from latedecay.config_files import check_parses
+from latedecay.config import check_parses
 
 check_parses(f"{workflow.basedir}/config.yaml")
 

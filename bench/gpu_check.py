@@ -36,14 +36,28 @@ from latedecay.io import save_json  # noqa: E402
 from latedecay.nn import data, engine, numerics, preflight  # noqa: E402
 from latedecay.nn.device import setup  # noqa: E402
 from latedecay.nn.models import build_model  # noqa: E402
+from latedecay.nn.schedule import Schedule  # noqa: E402
 from latedecay.nn.settings import TrainSettings  # noqa: E402
 from latedecay.nn.trainer import Run, Trainer  # noqa: E402
 
 TARGET_MS = 15.0  # per vgg_small epoch of 5,000 images, compiled, on one H200
-BASE = {"arch": "vgg_small", "loss": "mse", "eval_augment": False, "batch_size": 125, "momentum": 0.9,
-        "weight_decay": 1e-4, "eval_every": 10, "snapshot_every": 10, "resume_every": 10, "device": "cpu",
-        "threads": None, "compile": "auto", "precision": "fp32", "compile_cache": "results/.compile-cache",
-        "deterministic": True}  # fmt: skip
+BASE = {
+    "arch": "vgg_small",
+    "loss": "mse",
+    "eval_augment": False,
+    "batch_size": 125,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "eval_every": 10,
+    "snapshot_every": 10,
+    "resume_every": 10,
+    "device": "cpu",
+    "threads": None,
+    "compile": "auto",
+    "precision": "fp32",
+    "compile_cache": "results/.compile-cache",
+    "deterministic": True,
+}
 
 
 class Check:
@@ -58,8 +72,15 @@ class Check:
         self.train = data.Split(images.to(self.device), (torch.arange(args.images) % 10).to(self.device))
 
     def settings(self, **changes):
-        return TrainSettings.from_params({**BASE, "device": self.device.type, "compile": self.mode,
-                                          "compile_cache": self.args.compile_cache, **changes})  # fmt: skip
+        return TrainSettings.from_params(
+            {
+                **BASE,
+                "device": self.device.type,
+                "compile": self.mode,
+                "compile_cache": self.args.compile_cache,
+                **changes,
+            }
+        )
 
     def trainer(self, size=1, **changes):
         """A trainer of ``size`` runs from the same seeded initial models."""
@@ -67,7 +88,7 @@ class Check:
         models = [engine.place(build_model("vgg_small"), self.device) for _ in range(size)]
         runs = [Run(7, "main")] if size == 1 else [Run(7, f"decay{100 * k}") for k in range(size)]
         numerics.set_matmul_precision(changes.get("precision", "fp32"))
-        return Trainer.create(models, runs, self.settings(**changes), lr=0.1)
+        return Trainer.create(models, runs, self.settings(**changes), Schedule(0.1))
 
     def sync(self):
         if self.cuda:
@@ -148,11 +169,19 @@ def section_single(c):
     times, _ = c.epochs_ms(compiled, c.args.epochs, first=3)
     ms = statistics.median(times)
     skips = _inductor_counter("cudagraph_skips")
-    return {"compile_mode": c.mode, "first_epoch_s": first_s, "ms_per_epoch": ms, "ms_all": times,
-            "images": len(c.train.labels), "cuda_graph_launches": launches, "cudagraph_skips": skips,
-            "graphs_used": None if not c.cuda or c.mode != "reduce-overhead" else bool(launches) and not skips,
-            "relative_gap_vs_eager_after_2_epochs": float(gap), "target_ms": TARGET_MS,
-            "meets_target": ms <= TARGET_MS if c.cuda and len(c.train.labels) == 5000 else None}  # fmt: skip
+    return {
+        "compile_mode": c.mode,
+        "first_epoch_s": first_s,
+        "ms_per_epoch": ms,
+        "ms_all": times,
+        "images": len(c.train.labels),
+        "cuda_graph_launches": launches,
+        "cudagraph_skips": skips,
+        "graphs_used": None if not c.cuda or c.mode != "reduce-overhead" else bool(launches) and not skips,
+        "relative_gap_vs_eager_after_2_epochs": float(gap),
+        "target_ms": TARGET_MS,
+        "meets_target": ms <= TARGET_MS if c.cuda and len(c.train.labels) == 5000 else None,
+    }
 
 
 def _inductor_counter(name):
@@ -172,8 +201,12 @@ def section_pack(c):
 def section_precision(c):
     """ms/epoch per precision (and with train.deterministic off), loss after the epochs vs fp32."""
     rows = {}
-    for name, changes in (("fp32", {}), ("tf32", {"precision": "tf32"}), ("bf16", {"precision": "bf16"}),
-                          ("fp32_nondeterministic", {"deterministic": False})):  # fmt: skip
+    for name, changes in (
+        ("fp32", {}),
+        ("tf32", {"precision": "tf32"}),
+        ("bf16", {"precision": "bf16"}),
+        ("fp32_nondeterministic", {"deterministic": False}),
+    ):
         _determinism(c, changes.get("deterministic", True))
         trainer = c.trainer(**changes)
         trainer.train_epoch(c.train, 1)
@@ -203,8 +236,21 @@ def state_digest(trainer):
 
 def section_repeat(c):
     """Two fresh processes, the same run: the digests of their weights and momentum."""
-    command = [sys.executable, __file__, "--worker", "--device", c.device.type, "--images", str(c.args.images),
-               "--epochs", str(c.args.epochs), "--compile", c.mode, "--compile-cache", c.args.compile_cache]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--device",
+        c.device.type,
+        "--images",
+        str(c.args.images),
+        "--epochs",
+        str(c.args.epochs),
+        "--compile",
+        c.mode,
+        "--compile-cache",
+        c.args.compile_cache,
+    ]
     if c.args.threads:
         command += ["--threads", str(c.args.threads)]
     digests = [subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()[-1] for _ in range(2)]
@@ -272,8 +318,17 @@ def main(argv=None):
     c = Check(args)
     results = {name: run_section(name, c, args.out) for name in args.sections}
     summary = {name: {"ok": r["ok"], "error": r.get("error"), "seconds": r["seconds"]} for name, r in results.items()}
-    save_json({"device": str(c.device), "torch": torch.__version__, "images": args.images, "epochs": args.epochs,
-               "quick": args.quick, "sections": summary}, Path(args.out) / "summary.json")  # fmt: skip
+    save_json(
+        {
+            "device": str(c.device),
+            "torch": torch.__version__,
+            "images": args.images,
+            "epochs": args.epochs,
+            "quick": args.quick,
+            "sections": summary,
+        },
+        Path(args.out) / "summary.json",
+    )
     print(json.dumps(summary, indent=1))
 
 

@@ -36,7 +36,6 @@ from latedecay.landscape.evaluate import GridEvaluator  # noqa: E402
 from latedecay.landscape.settings import EvalSpec  # noqa: E402
 from latedecay.nn.models import build_model  # noqa: E402
 
-
 PAPER_GRID_POINT_IMAGES = 1302 * 55_000
 
 
@@ -46,8 +45,13 @@ def problem(points, n_train, n_test, device):
     basis = torch.randn(3, mean.numel()) * 1e-3
     coefs = np.random.default_rng(0).normal(size=(points, 3))
     g = torch.Generator().manual_seed(1)
-    sets = [(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8).to(device),
-             torch.randint(0, 10, (n,), generator=g).to(device)) for n in (n_train, n_test)]  # fmt: skip
+    sets = [
+        (
+            torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8).to(device),
+            torch.randint(0, 10, (n,), generator=g).to(device),
+        )
+        for n in (n_train, n_test)
+    ]
     return mean, basis, coefs, sets
 
 
@@ -73,16 +77,23 @@ def roofline(rates, evaluator_model, device, threads, n=2048):
     """FLOP/s of each rate beside the device's best fp32 matrix product. The evaluator's network
     (nn.fast_eval) does fewer FLOPs per image than the plain one: convolutions on 2x2 maps
     skip the zero-padding taps."""
-    flop = {"naive": forward_flop(build_model("vgg_small").to(device).eval(), device),
-            "chunk": forward_flop(evaluator_model, device)}  # fmt: skip
+    flop = {
+        "naive": forward_flop(build_model("vgg_small").to(device).eval(), device),
+        "chunk": forward_flop(evaluator_model, device),
+    }
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     gemm = n**3 * 2 / min(timed(lambda: a @ b)[0] for _ in range(4))
     done = {k: r * flop["naive" if k == "naive" else "chunk"] for k, r in rates.items()}
     needed = 3 * rates["naive"] * flop["chunk"]
-    return {"forward_flop_per_image": flop, "threads": threads, "fp32_gemm_gflops": gemm / 1e9,
-            "gflops": {k: v / 1e9 for k, v in done.items()},
-            "fraction_of_gemm": {k: v / gemm for k, v in done.items()},
-            "chunk_gflops_needed_for_3x": needed / 1e9, "needed_fraction_of_gemm": needed / gemm}  # fmt: skip
+    return {
+        "forward_flop_per_image": flop,
+        "threads": threads,
+        "fp32_gemm_gflops": gemm / 1e9,
+        "gflops": {k: v / 1e9 for k, v in done.items()},
+        "fraction_of_gemm": {k: v / gemm for k, v in done.items()},
+        "chunk_gflops_needed_for_3x": needed / 1e9,
+        "needed_fraction_of_gemm": needed / gemm,
+    }
 
 
 def main():
@@ -102,7 +113,7 @@ def main():
     work = args.points * (args.train + args.test)
     cpu_sets = [(x.cpu(), y.cpu()) for x, y in sets]
     naive_model = build_model("vgg_small").to(args.device)
-    runs = {"naive": lambda: reference.evaluate_grid(naive_model, mean, basis, coefs, *cpu_sets, "mse")}
+    runs = {"naive": lambda: reference.evaluate_grid(naive_model, mean, basis, coefs, cpu_sets, "mse")}
     for g in args.points_per_pass:
         spec = EvalSpec("mse", points_per_pass=g, batch_size=args.batch)
         evaluator = GridEvaluator(build_model("vgg_small"), mean, basis, spec, args.device)
@@ -116,20 +127,30 @@ def main():
     cpu_rates = {k: work / s for k, s in cpu.items()}
     diff = max(float(np.abs(results[k]["train_loss"] - results["naive"]["train_loss"]).max()) for k in runs)
     report = {
-        "model": "vgg_small", "precision": "float32", "device": args.device, "threads": args.threads,
-        "points": args.points, "train_images": args.train, "test_images": args.test, "batch": args.batch,
+        "model": "vgg_small",
+        "precision": "float32",
+        "device": args.device,
+        "threads": args.threads,
+        "points": args.points,
+        "train_images": args.train,
+        "test_images": args.test,
+        "batch": args.batch,
         "point_images_per_s": rates,
         "speedup_vs_naive": {k: r / rates["naive"] for k, r in rates.items() if k != "naive"},
         "point_images_per_cpu_s": cpu_rates,
         "speedup_vs_naive_cpu_time": {k: r / cpu_rates["naive"] for k, r in cpu_rates.items() if k != "naive"},
         "max_abs_train_loss_difference": diff,
         "roofline": roofline(rates, evaluator.model, args.device, args.threads),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch": torch.__version__, "load_avg": os.getloadavg()},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch": torch.__version__,
+            "load_avg": os.getloadavg(),
+        },
         # The authors' grid: 1,302 points x (50,000 train + 5,000 test) images; target <= 120 s on a GPU.
         "projected_paper_grid_s": {k: PAPER_GRID_POINT_IMAGES / r for k, r in rates.items()},
         "target": ">= 3x naive on CPU; paper grid <= 120 s on a GPU",
-    }  # fmt: skip
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))

@@ -40,15 +40,35 @@ def config(args, one_job):
     data = {"subset": {"per_class": args.per_class}, "eval_limit": args.eval_images, "eval_set": "test"}
     if SHARED.joinpath("cifar-10-batches-py").is_dir():
         data.update(root=str(SHARED), allow_checksum_mismatch=True)
-    return {"main": main, "data": data, "replicates": {"seeds": [7]},
-            "subpath": {"decay_epochs": [args.epochs], "epochs": 1},
-            "train": {"device": args.device, "threads": args.threads, "eval_every": args.segment,
-                      "snapshot_every": args.segment, "resume_every": args.segment}}  # fmt: skip
+    return {
+        "main": main,
+        "data": data,
+        "replicates": {"seeds": [7]},
+        "subpath": {"decay_epochs": [args.epochs], "epochs": 1},
+        "train": {
+            "device": args.device,
+            "threads": args.threads,
+            "eval_every": args.segment,
+            "snapshot_every": args.segment,
+            "resume_every": args.segment,
+        },
+    }
 
 
 def snakemake(workdir, cfg_file, *extra):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(cfg_file), "-c2", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(cfg_file),
+        "-c2",
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if proc.returncode:
         sys.exit(f"snakemake failed in {workdir}:\n{proc.stderr[-4000:]}")
@@ -84,12 +104,20 @@ def main():
     jobs = args.epochs // args.segment + 1  # init_main + segments
     same = _same_states(runs["split"]["workdir"], runs["one_job"]["workdir"], args)
     result = {
-        "machine": cpu_model(), "device": args.device, "torch": torch.__version__,
-        "epochs": args.epochs, "segment": args.segment, "jobs_split": jobs, "jobs_one": 2,
-        "seconds_split": runs["split"]["seconds"], "seconds_one_job": runs["one_job"]["seconds"],
-        "ratio_split_over_one": split / one, "startup_per_extra_job_s": (split - one) / (jobs - 2),
-        "startup_share_split": (split - one) / split, "identical_branch_states": same,
-    }  # fmt: skip
+        "machine": cpu_model(),
+        "device": args.device,
+        "torch": torch.__version__,
+        "epochs": args.epochs,
+        "segment": args.segment,
+        "jobs_split": jobs,
+        "jobs_one": 2,
+        "seconds_split": runs["split"]["seconds"],
+        "seconds_one_job": runs["one_job"]["seconds"],
+        "ratio_split_over_one": split / one,
+        "startup_per_extra_job_s": (split - one) / (jobs - 2),
+        "startup_share_split": (split - one) / split,
+        "identical_branch_states": same,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

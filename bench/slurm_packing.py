@@ -66,8 +66,12 @@ def cluster(action):
 def sacct_allocations(run_dir):
     """Distinct SLURM jobs (allocations) that wrote the chunk files, and their summed elapsed time."""
     ids = sorted({p.read_text().strip() for p in run_dir.glob("chunk*.txt")})
-    out = subprocess.run(["sacct", "-X", "-P", "-n", "-o", "JobID,ElapsedRaw", "-j", ",".join(ids)],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["sacct", "-X", "-P", "-n", "-o", "JobID,ElapsedRaw", "-j", ",".join(ids)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = [line.split("|") for line in out.splitlines() if line]
     return len(ids), sum(int(r[1]) for r in rows)
 
@@ -80,8 +84,20 @@ def run_mode(mode, chunks, work, root):
     (run_dir / "Snakefile").write_text(SNAKEFILE)
     (run_dir / "profile" / "config.yaml").write_text(yaml.safe_dump({**BASE_PROFILE, **MODES[mode]}))
     snakemake = Path(sys.executable).with_name("snakemake")
-    cmd = ["timeout", "-k", "30", "900", snakemake, "--profile", run_dir / "profile", "--workflow-profile", "none",
-           "--config", f"chunks={chunks}", f"work={work}"]  # fmt: skip
+    cmd = [
+        "timeout",
+        "-k",
+        "30",
+        "900",
+        snakemake,
+        "--profile",
+        run_dir / "profile",
+        "--workflow-profile",
+        "none",
+        "--config",
+        f"chunks={chunks}",
+        f"work={work}",
+    ]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True)
     wall = time.monotonic() - start

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 
 from latedecay.toy.models import make_model  # noqa: E402
 from latedecay.toy.reference import simulate_loop  # noqa: E402
-from latedecay.toy.simulate import simulate  # noqa: E402
+from latedecay.toy.simulate import LRSchedule, Noise, simulate  # noqa: E402
 
 
 def problem(d, n, chains, seed=0):
@@ -48,10 +48,10 @@ def best_time(fn, repeats):
 
 def measure(args, chains):
     model, X, y, w0 = problem(args.d, args.n, chains)
-    kw = dict(simulator="label_noise", sigma=0.22, seed=1)
-    t_vec, _ = best_time(lambda: simulate(model, X, y, w0, 0.05, steps=args.steps, **kw), args.repeats)
-    t_loop, w_loop = best_time(lambda: simulate_loop(model, X, y, w0, 0.05, steps=args.loop_steps, **kw), args.repeats)
-    w_vec = simulate(model, X, y, w0, 0.05, steps=args.loop_steps, **kw)[0]
+    schedule, noise = LRSchedule(0.05), Noise("label_noise", sigma=0.22, seed=1)
+    t_vec, _ = best_time(lambda: simulate(model, X, y, w0, schedule, noise, args.steps), args.repeats)
+    t_loop, w_loop = best_time(lambda: simulate_loop(model, X, y, w0, schedule, noise, args.loop_steps), args.repeats)
+    w_vec = simulate(model, X, y, w0, schedule, noise, args.loop_steps)[0]
     vec_rate, loop_rate = chains * args.steps / t_vec, chains * args.loop_steps / t_loop
     return {
         "d": args.d,
@@ -81,8 +81,13 @@ def main():
         "what": "reparam label-noise SGD: chain-steps per second, vectorized vs per-chain loop",
         "target_speedup": 50,
         "runs": runs,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__, "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        },
     }
     text = json.dumps(result, indent=1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

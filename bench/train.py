@@ -41,6 +41,7 @@ from latedecay.nn.numerics import set_matmul_precision  # noqa: E402
 from latedecay.nn.data import MEAN, STD, Split  # noqa: E402
 from latedecay.nn.losses import per_sample_loss  # noqa: E402
 from latedecay.nn.models import MaskedDropout, build_model  # noqa: E402
+from latedecay.nn.schedule import Schedule  # noqa: E402
 from latedecay.nn.settings import TrainSettings  # noqa: E402
 from latedecay.nn.trainer import Run, Trainer  # noqa: E402
 from latedecay.nn.prepare import subset_indices  # noqa: E402
@@ -115,15 +116,17 @@ def timed(fn, device):
 def new_engine(arch, device, settings):
     """A one-model trainer from the seeded init (the same weights for every precision)."""
     torch.manual_seed(7)
-    return Trainer.create([engine.place(build_model(arch), device)], [Run(7, "main")], settings, 0.1)
+    return Trainer.create([engine.place(build_model(arch), device)], [Run(7, "main")], settings, Schedule(0.1))
 
 
 def ratios(slow, fast):
     """How many times faster ``fast`` trains than ``slow``: median epochs, best epochs (on a
     shared machine the least disturbed), median CPU time (less hurt by other load)."""
-    return {"median": slow["median_epoch_s"] / fast["median_epoch_s"],
-            "best": slow["best_epoch_s"] / fast["best_epoch_s"],
-            "cpu_time": slow["median_epoch_cpu_s"] / fast["median_epoch_cpu_s"]}  # fmt: skip
+    return {
+        "median": slow["median_epoch_s"] / fast["median_epoch_s"],
+        "best": slow["best_epoch_s"] / fast["best_epoch_s"],
+        "cpu_time": slow["median_epoch_cpu_s"] / fast["median_epoch_cpu_s"],
+    }
 
 
 TARGET_MS, TARGET_SPEEDUP = 15.0, 10.0  # on one H200: per vgg_small epoch of 5,000 images; vs the reference
@@ -133,9 +136,13 @@ def targets(result, device, n_used):
     """The GPU targets and whether this run meets them (None where they do not apply)."""
     applies = device.type == "cuda" and n_used == 5000
     ms = 1000 * result["engine"]["median_epoch_s"]
-    return {"ms_per_epoch": TARGET_MS, "speedup": TARGET_SPEEDUP, "engine_ms_per_epoch": ms,
-            "meets_ms": ms <= TARGET_MS if applies else None,
-            "meets_speedup": result["speedup"] >= TARGET_SPEEDUP if applies else None}  # fmt: skip
+    return {
+        "ms_per_epoch": TARGET_MS,
+        "speedup": TARGET_SPEEDUP,
+        "engine_ms_per_epoch": ms,
+        "meets_ms": ms <= TARGET_MS if applies else None,
+        "meets_speedup": result["speedup"] >= TARGET_SPEEDUP if applies else None,
+    }
 
 
 def main():
@@ -155,19 +162,43 @@ def main():
     device = setup(args.device, args.threads, compile_cache="bench/out/compile-cache")
     images, labels, source = load_images(args.data, args.per_class)
     n_used = (len(labels) // args.batch_size) * args.batch_size
-    settings = TrainSettings(arch=args.arch, loss="mse", eval_augment=False, batch_size=args.batch_size,
-                             momentum=0.9, weight_decay=1e-4, eval_every=1, snapshot_every=1, resume_every=1,
-                             device=args.device, threads=args.threads, compile=args.compile,
-                             precision=args.precision, compile_cache="bench/out/compile-cache")  # fmt: skip
+    settings = TrainSettings(
+        arch=args.arch,
+        loss="mse",
+        eval_augment=False,
+        batch_size=args.batch_size,
+        momentum=0.9,
+        weight_decay=1e-4,
+        eval_every=1,
+        snapshot_every=1,
+        resume_every=1,
+        device=args.device,
+        threads=args.threads,
+        compile=args.compile,
+        precision=args.precision,
+        compile_cache="bench/out/compile-cache",
+        deterministic=True,
+    )
     trainer, fp32 = (new_engine(args.arch, device, replace(settings, precision=p)) for p in (args.precision, "fp32"))
     torch.manual_seed(7)
     reference = authors_dropout(build_model(args.arch)).to(device)
     reference_opt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     train = Split(torch.from_numpy(images).to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
-    transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                                    transforms.ToTensor(), transforms.Normalize(MEAN, STD)])  # fmt: skip
-    loader = DataLoader(PILDataset(images, labels, transform), batch_size=args.batch_size, shuffle=True,
-                        drop_last=True, pin_memory=device.type == "cuda")  # fmt: skip
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(MEAN, STD),
+        ]
+    )
+    loader = DataLoader(
+        PILDataset(images, labels, transform),
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+    )
     runs = {
         "engine": lambda e: trainer.train_epoch(train, e).item(),
         "engine_fp32": lambda e: fp32.train_epoch(train, e).item(),
@@ -186,17 +217,32 @@ def main():
             if epoch:
                 times[name].append(seconds)
     load = os.getloadavg()[0]
-    result = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": args.threads,
-                          "device": str(device), "torch": torch.__version__},
-              "data": source, "images_per_epoch": n_used, "batch_size": args.batch_size, "arch": args.arch}  # fmt: skip
+    result = {
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "threads": args.threads,
+            "device": str(device),
+            "torch": torch.__version__,
+        },
+        "data": source,
+        "images_per_epoch": n_used,
+        "batch_size": args.batch_size,
+        "arch": args.arch,
+    }
     result["machine"]["load_average_1min"] = load
     result["machine"]["kernels"] = cpu_isa.report(args.precision)[0] if device.type == "cpu" else None
     result["precision"] = args.precision
     for name, values in times.items():
         wall, cpu = (statistics.median(v[i] for v in values) for i in (0, 1))
-        result[name] = {"epoch_wall_s": [v[0] for v in values], "epoch_cpu_s": [v[1] for v in values],
-                        "median_epoch_s": wall, "median_epoch_cpu_s": cpu, "best_epoch_s": min(v[0] for v in values),
-                        "images_per_s": n_used / wall}  # fmt: skip
+        result[name] = {
+            "epoch_wall_s": [v[0] for v in values],
+            "epoch_cpu_s": [v[1] for v in values],
+            "median_epoch_s": wall,
+            "median_epoch_cpu_s": cpu,
+            "best_epoch_s": min(v[0] for v in values),
+            "images_per_s": n_used / wall,
+        }
     speedup = ratios(result["reference"], result["engine"])
     result["speedup"], result["speedup_best"], result["speedup_cpu_time"] = (speedup[k] for k in speedup)
     if "engine_fp32" in result:

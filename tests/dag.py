@@ -8,7 +8,9 @@ from conftest import run_snakemake
 def planned_jobs(*args, cwd=None):
     """Run ``snakemake -n --quiet rules`` and return {rule: count} of the first table."""
     kwargs = {"cwd": cwd} if cwd else {}
-    proc = run_snakemake(*args, "-n", "--quiet", "rules", **kwargs)  # options after the args: --quiet takes several values
+    proc = run_snakemake(
+        *args, "-n", "--quiet", "rules", **kwargs
+    )  # options after the args: --quiet takes several values
     out = proc.stdout + proc.stderr
     if "Nothing to be done" in out:
         return {}

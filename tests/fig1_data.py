@@ -26,8 +26,12 @@ def record(label, seed, start, end, loss, rng, noise):
     truth = np.asarray(loss(np.array(ev, dtype=float)), dtype=float)
     n = len(ev)
     return Metrics(
-        path=label, seed=seed, decay_epoch=None if label == MAIN else int(label[5:]),
-        start_epoch=start, end_epoch=end, epochs=list(range(start + 1, end + 1)),
+        path=label,
+        seed=seed,
+        decay_epoch=None if label == MAIN else int(label[5:]),
+        start_epoch=start,
+        end_epoch=end,
+        epochs=list(range(start + 1, end + 1)),
         train_batch_loss=(0.15 + 0.01 * rng.random(end - start)).tolist(),
         eval=Evals(
             epoch=ev,
@@ -36,8 +40,11 @@ def record(label, seed, start, end, loss, rng, noise):
             test_loss=(truth + rng.normal(0, noise, n)).tolist(),
             test_acc=(1 - truth + rng.normal(0, noise, n)).tolist(),
         ),
-        lr=0.1 if label == MAIN else 0.01, precision="fp32", compile="off", device="cpu",
-    )  # fmt: skip
+        lr=0.1 if label == MAIN else 0.01,
+        precision="fp32",
+        compile="off",
+        device="cpu",
+    )
 
 
 def records(seeds=(7,), main=flat, sub=None, decays=DECAYS, noise=0.003, main_epochs=MAIN_EPOCHS, rng=None):

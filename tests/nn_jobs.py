@@ -16,12 +16,27 @@ from latedecay.io import load_json, load_torch
 from latedecay.names import run_label
 from latedecay.nn import job
 from latedecay.nn.resume import load_sealed
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.settings import TrainSettings
 from latedecay.nn.trainer import Run
 
-TRAIN = {"arch": "vgg_small", "loss": "mse", "eval_augment": False, "batch_size": 25, "momentum": 0.9,
-         "weight_decay": 1e-4, "eval_every": 1, "snapshot_every": 1, "resume_every": 1, "device": "cpu",
-         "threads": 1, "compile": "off", "precision": "fp32", "compile_cache": "results/.compile-cache"}  # fmt: skip
+TRAIN = {
+    "arch": "vgg_small",
+    "loss": "mse",
+    "eval_augment": False,
+    "batch_size": 25,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "eval_every": 1,
+    "snapshot_every": 1,
+    "resume_every": 1,
+    "device": "cpu",
+    "threads": 1,
+    "compile": "off",
+    "precision": "fp32",
+    "compile_cache": "results/.compile-cache",
+    "deterministic": True,
+}
 SEED = 7
 
 
@@ -41,8 +56,11 @@ def float64():
 
 def outputs(folder):
     folder = Path(folder)
-    return {"checkpoint": folder / "checkpoint.pt", "metrics": folder / "metrics.json",
-            "snapshots": folder / "snapshots.pt"}  # fmt: skip
+    return {
+        "checkpoint": folder / "checkpoint.pt",
+        "metrics": folder / "metrics.json",
+        "snapshots": folder / "snapshots.pt",
+    }
 
 
 def main_outputs(folder):
@@ -65,29 +83,42 @@ def init(data, folder, seed=SEED, **overrides):
     return main_outputs(folder)
 
 
-def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, seed=SEED, branch_epochs=None,
-            **overrides):  # fmt: skip
+def segment(data, start_folder, folder, end, resume_file=None, lr=0.05, seed=SEED, branch_epochs=None, **overrides):
     """A main-path segment from ``start_folder``'s checkpoint to epoch ``end``, keeping its
     states at ``branch_epochs`` (default: its end, as with main.branch_every null)."""
     torch.set_num_threads(1)
     resume_file = resume_file or Path(folder).parent / f"resume-{Path(folder).name}.pt"
     branch_epochs = [end] if branch_epochs is None else branch_epochs
-    job.train_job(data, settings(**overrides), [Run(seed, "main")], lr, [outputs(start_folder)["checkpoint"]], end,
-                  [main_outputs(folder)], torch.device("cpu"), resume_file, {"lr": lr, **overrides},
-                  branch_epochs=branch_epochs)  # fmt: skip
+    plan = job.Plan(
+        [Run(seed, "main")],
+        Schedule(lr),
+        [outputs(start_folder)["checkpoint"]],
+        end,
+        resume_file,
+        branch_epochs=frozenset(branch_epochs),
+    )
+    job.train_job(
+        data, settings(**overrides), plan, [main_outputs(folder)], torch.device("cpu"), {"lr": lr, **overrides}
+    )
     return main_outputs(folder)
 
 
-def subpaths(data, branches, folders, epochs, lr=0.01, reset=True, resume_file=None, **overrides):
+def subpaths(data, branches, folders, epochs, lr=0.01, reset=True, resume_file=None, schedule=None, **overrides):
     """One job training the subpaths ``branches`` = [(seed, main-path folder whose branches.pt
-    holds the decay epoch, decay epoch)]."""
+    holds the decay epoch, decay epoch)], at the constant ``lr`` unless a ``schedule`` is given."""
     torch.set_num_threads(1)
     runs = [Run(seed, run_label(decay)) for seed, _, decay in branches]
     starts = list(dict.fromkeys(main_outputs(folder)["branches"] for _, folder, _ in branches))
     resume_file = resume_file or Path(folders[0]).parent / f"resume-{Path(folders[0]).name}.pt"
-    job.train_job(data, settings(**overrides), runs, lr, starts, epochs, [outputs(f) for f in folders],
-                  torch.device("cpu"), resume_file, {"lr": lr, "runs": [r.label for r in runs], **overrides},
-                  reset_momentum=reset)  # fmt: skip
+    plan = job.Plan(runs, schedule or Schedule(lr), starts, epochs, resume_file, reset_momentum=reset)
+    job.train_job(
+        data,
+        settings(**overrides),
+        plan,
+        [outputs(f) for f in folders],
+        torch.device("cpu"),
+        {"lr": lr, "schedule": repr(schedule), "runs": [r.label for r in runs], **overrides},
+    )
     return [outputs(f) for f in folders]
 
 
@@ -169,7 +200,8 @@ if __name__ == "__main__":
     data = {"train": train, "eval": evaluation}
     if decays:
         branches = [(SEED, Path(start) / f"epoch{d}", int(d)) for d in decays]
-        subpaths(data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume,
-                 **overrides)  # fmt: skip
+        subpaths(
+            data, branches, [Path(folder) / f"decay{d}" for d in decays], int(end), resume_file=resume, **overrides
+        )
     else:
         segment(data, start, folder, int(end), resume_file=resume, branch_epochs=range(1, int(end) + 1), **overrides)

@@ -13,8 +13,8 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, _no_scontrol_path, run_snakemake, snakemake_bin
-from latedecay.config_checks import ConfigError, validate_config
-from latedecay.config_files import ConfigFileError, check_parses, key_parts
+from latedecay.config import ConfigError, ConfigFileError, check_parses, validate_config
+from latedecay.config.errors import key_parts
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -100,10 +100,15 @@ BAD = [
     ({"main.lr": "inf"}, "main.lr", "numbers must be finite"),
     # cross-key: main path and subpaths
     ({"subpath.decay_epochs": [3100]}, "subpath.decay_epochs[0]", "beyond main.epochs"),
+    ({"subpath.ramp_epochs": 501}, "subpath.ramp_epochs", "would not reach subpath.lr within subpath.epochs = 500"),
+    ({"subpath.ramp_epochs": -1}, "subpath.ramp_epochs", "minimum"),
     ({"subpath.decay_epochs": [150]}, "subpath.decay_epochs[0]", "multiple of main.segment_epochs = 100"),
     ({"subpath.decay_epochs": [2000, 2050]}, "subpath.decay_epochs[1]", "not a main-path branch epoch"),
-    ({"main.segment_epochs": 3000, "main.branch_every": 200}, "subpath.decay_epochs[1]",
-     "2100 is not a main-path branch epoch (a multiple of main.branch_every = 200"),
+    (
+        {"main.segment_epochs": 3000, "main.branch_every": 200},
+        "subpath.decay_epochs[1]",
+        "2100 is not a main-path branch epoch (a multiple of main.branch_every = 200",
+    ),
     ({"main.branch_every": 0}, "main.branch_every", "0 is less than the minimum of 1"),
     ({"train.batch_size": 6000}, "train.batch_size", "larger than the training subset"),
     # cross-key: landscape
@@ -115,14 +120,22 @@ BAD = [
     # too few snapshots for the PCA (5 components need 6): main epochs 0, 1000, 2000, 3000,
     # none on 500-epoch subpaths; main epochs 1000, 1500, ..., 3000 and no subpath
     ({"train.snapshot_every": 1000}, "landscape.components", "the landscape gets 4"),
-    ({"train.snapshot_every": 500, "landscape.subpaths": [], "landscape.main_start": 1000},
-     "landscape.components", "gets 5 (from main.epochs, subpath.epochs, train.snapshot_every = 500, "
-     "landscape.subpaths"),  # fmt: skip
+    (
+        {"train.snapshot_every": 500, "landscape.subpaths": [], "landscape.main_start": 1000},
+        "landscape.components",
+        "gets 5 (from main.epochs, subpath.epochs, train.snapshot_every = 500, landscape.subpaths",
+    ),
     # cross-key: toy experiments
-    ({"toy.experiments.late_decay.decay_steps": [*LATE, 10**6]},
-     "toy.experiments.late_decay.decay_steps[10]", "beyond the run"),  # fmt: skip
-    ({"toy.experiments.late_decay.steps_after_decay": 10**5},
-     "toy.experiments.late_decay.steps_after_decay", "beyond the run"),  # fmt: skip
+    (
+        {"toy.experiments.late_decay.decay_steps": [*LATE, 10**6]},
+        "toy.experiments.late_decay.decay_steps[10]",
+        "beyond the run",
+    ),
+    (
+        {"toy.experiments.late_decay.steps_after_decay": 10**5},
+        "toy.experiments.late_decay.steps_after_decay",
+        "beyond the run",
+    ),
     ({"toy.experiments.minibatch.batch": 10}, "toy.experiments.minibatch.batch", "batch < n"),
     ({"toy.experiments.linear_sde.batch": 3}, "toy.experiments.linear_sde.batch", "full-batch"),
     ({"toy.experiments.fig4.init": [1.0, 2.0, 3.0]}, "toy.experiments.fig4.init", "the model has d = 2"),
@@ -170,11 +183,13 @@ def test_duplicate_key_names_both_lines(tmp_path):
 
 @pytest.mark.parametrize(
     "text, where",
-    [("train:\n  momentum: 0.9\n   batch_size: 3\n", "line 3, column 14"),
-     ("main:\n\tlr: 0.1\n", "line 2, column 1"),
-     ("a: [1, 2\nb: 3\n", "line 2"),
-     ("- 1\n- 2\n", "must hold keys at the top level")],
-)  # fmt: skip
+    [
+        ("train:\n  momentum: 0.9\n   batch_size: 3\n", "line 3, column 14"),
+        ("main:\n\tlr: 0.1\n", "line 2, column 1"),
+        ("a: [1, 2\nb: 3\n", "line 2"),
+        ("- 1\n- 2\n", "must hold keys at the top level"),
+    ],
+)
 def test_unparseable_config_file_names_file_and_line(tmp_path, text, where):
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -219,8 +234,14 @@ def test_unparseable_config_yaml_beside_the_snakefile_names_its_line(tmp_path):
     for name in ("Snakefile", "workflow"):
         (shutil.copytree if name == "workflow" else shutil.copy)(REPO / name, tmp_path / name)
     (tmp_path / "config.yaml").write_text("main:\n  lr: 0.1\n   epochs: 3\n")
-    proc = subprocess.run([snakemake_bin(), "-n"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PATH": _no_scontrol_path()}, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [snakemake_bin(), "-n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": _no_scontrol_path()},
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Job stats" not in out
     assert "config file 'config.yaml', line 3, column 10: not valid YAML" in out

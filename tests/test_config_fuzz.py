@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, run_snakemake
-from latedecay.config_checks import ConfigError, validate_config
-from latedecay.config_files import dotted
+from latedecay.config import ConfigError, validate_config
+from latedecay.config.errors import dotted
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 ROOT = yaml.safe_load(SCHEMA.read_text())
@@ -49,8 +49,15 @@ def branches(schema):
 
 
 def json_type(value):
-    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null",
-             list: "array", dict: "object"}  # fmt: skip
+    kinds = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        type(None): "null",
+        list: "array",
+        dict: "object",
+    }
     return kinds[type(value)]
 
 
@@ -185,15 +192,20 @@ def test_bad_value_is_rejected_naming_the_key(case_id, parts, value, key, fragme
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=6)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats()
+    | st.text(max_size=6)
     | st.sampled_from(["1e-2", "1e3", "auto", "all", ".inf", "nan"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=2),
     max_leaves=6,
-)  # fmt: skip
+)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(leaf=st.sampled_from(LEAVES), value=JSON_VALUES)
 def test_any_value_anywhere_passes_or_is_rejected_naming_a_key(leaf, value):
     """No value crashes the checks: it passes, or a ConfigError names a key (this one,
@@ -213,7 +225,9 @@ def contains_non_finite(value):
     return any(contains_non_finite(v) for v in items)
 
 
-@pytest.mark.parametrize("case_id", ["train.momentum=nan", "toy.experiments.drift.lr=[nan]", "data.eval_set=wrong-type"])
+@pytest.mark.parametrize(
+    "case_id", ["train.momentum=nan", "toy.experiments.drift.lr=[nan]", "data.eval_set=wrong-type"]
+)
 def test_cli_rejects_fuzzed_config_before_any_job(tmp_path, case_id):
     _, parts, value, key, _ = next(c for c in CASES if c[0] == case_id)
     override = {}

@@ -45,8 +45,12 @@ def test_segments_and_branch_epochs_plan():
     main = {"epochs": 250, "segment_epochs": 100, "branch_every": 40}
     assert segments.segment_ends(main) == [0, 100, 200, 250]
     # what a segment keeps depends on its start and end only: its end too, whatever main.epochs
-    assert [segments.branch_epochs(main, e) for e in (0, 100, 200, 250)] == [[0], [40, 80, 100], [120, 160, 200],
-                                                                           [240, 250]]  # fmt: skip
+    assert [segments.branch_epochs(main, e) for e in (0, 100, 200, 250)] == [
+        [0],
+        [40, 80, 100],
+        [120, 160, 200],
+        [240, 250],
+    ]
     assert segments.branch_epochs({**main, "epochs": 400}, 200) == [120, 160, 200]
     assert [segments.is_branch_epoch(main, e) for e in (40, 100, 250)] == [True, False, True]
     assert [segments.segment_holding(main, e) for e in (0, 40, 100, 120, 250)] == [0, 100, 100, 200, 250]

@@ -80,6 +80,18 @@ def test_subpath_lr_reruns_subpaths_and_what_follows(tiny):
     assert not any(rule.startswith("toy_") for rule in jobs)
 
 
+def test_lr_schedule_reaches_the_subpath_rules_only(tiny):
+    """A linear decay over the subpaths' first epoch (subpath.ramp_epochs) changes the params
+    of exactly the subpath jobs; the rest reruns on their new outputs."""
+    override = {"subpath": {"ramp_epochs": 1}}
+    jobs = plan(tiny, override)
+    assert jobs.get("train_subpath") == 2 * len(SEEDS) and {"fig1", "fig1_summary"} <= set(jobs)
+    assert not {"train_main", "init_main", "prepare_data"} & set(jobs)
+    assert not any(rule.startswith("toy_") for rule in jobs)
+    listed = listed_params_changes(tiny, override)
+    assert listed and all(re.fullmatch(r"results/seed\d+/sub/decay\d+/\w+\.(pt|json)", f) for f in listed)
+
+
 def test_grid_resolution_reruns_only_chunks_merge_and_fig2(tiny):
     jobs = plan(tiny, {"landscape": {"grid": {"pc1": {"points": 6}}}})
     chunks = yaml.safe_load(open(TINY))["landscape"]["chunks"]
@@ -124,9 +136,13 @@ def workflow_copy(tmp_path):
     return copy
 
 
+def with_copy(copy, workdir):
+    """Snakemake arguments running the workflow ``copy`` on the tiny preset in ``workdir``."""
+    return ["--snakefile", copy / "Snakefile", "--configfile", TINY, "--directory", workdir]
+
+
 def plan_with(copy, workdir, *args):
-    return planned_jobs("--snakefile", copy / "Snakefile", "--configfile", TINY, "--directory", workdir, *args,
-                        cwd=workdir)  # fmt: skip
+    return planned_jobs(*with_copy(copy, workdir), *args, cwd=workdir)
 
 
 def edit(path, old, new):
@@ -144,11 +160,9 @@ def test_package_code_change_reruns_exactly_the_rules_that_run_it(tiny, workflow
     assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}
     edit(package / "nn/losses.py", '"""Per-sample losses', '"""Comment-only change. Per-sample losses')
     assert plan_with(workflow_copy, tiny) == {"fig2": 1, "all": 1}  # a docstring reruns nothing
-    listed = run_snakemake("--snakefile", workflow_copy / "Snakefile", "--configfile", TINY, "--directory", tiny,
-                           "--list-changes", "params", cwd=tiny).stdout  # fmt: skip
+    listed = run_snakemake(*with_copy(workflow_copy, tiny), "--list-changes", "params", cwd=tiny).stdout
     assert "figures/fig2.pdf" in listed and "checkpoint.pt" not in listed
-    run_snakemake("--snakefile", workflow_copy / "Snakefile", "--configfile", TINY, "--directory", tiny, "-c1",
-                  "--touch", cwd=tiny)  # fmt: skip
+    run_snakemake(*with_copy(workflow_copy, tiny), "-c1", "--touch", cwd=tiny)
     assert plan_with(workflow_copy, tiny) == {}  # --touch accepts the outputs as they are
 
 
@@ -184,8 +198,9 @@ def test_list_changes_params_is_empty_when_up_to_date(tiny):
 def test_list_changes_params_names_the_outputs_whose_params_changed(tiny):
     override = {"subpath": {"lr": 0.02}}
     blocks = planned_job_blocks("--configfile", TINY, override_file(tiny, override), "--directory", tiny, cwd=tiny)
-    outputs = [re.search(r"^    output: (.*)$", text, re.M)[1].split(", ") for rule, text in blocks
-               if rule == "train_subpath"]  # fmt: skip
+    outputs = [
+        re.search(r"^    output: (.*)$", text, re.M)[1].split(", ") for rule, text in blocks if rule == "train_subpath"
+    ]
     assert len(outputs) == len(yaml.safe_load(open(TINY))["subpath"]["decay_epochs"]) * len(SEEDS)
     # every output of every subpath job, and Fig. 1, whose titles name the subpath LR; Fig. 1's
     # table and the landscape rerun on their changed inputs but keep their params

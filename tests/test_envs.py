@@ -21,8 +21,16 @@ from conftest import REPO
 
 ENVS = {"torch": REPO / "envs" / "torch.yaml", "plot": REPO / "envs" / "plot.yaml"}
 DEFINITION = REPO / "containers" / "latedecay.def"
-KEY_PACKAGES = {"torch", "torchvision", "numpy", "scipy", "matplotlib", "pandas", "snakemake",
-                "snakemake-executor-plugin-slurm"}  # fmt: skip
+KEY_PACKAGES = {
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "pandas",
+    "snakemake",
+    "snakemake-executor-plugin-slurm",
+}
 CUDA_BUILDS = {"torch", "torchvision"}  # may carry a +cuXYZ local label in a conda env
 MODULE_TO_PACKAGE = {"yaml": "pyyaml", "PIL": "pillow", "sklearn": "scikit-learn"}
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -62,14 +70,17 @@ def same_release(env_version, pinned, name):
     return env_v == pin_v
 
 
-@pytest.mark.parametrize("env, pinned, name, ok", [
-    ("2.14.1", "2.14.1", "torch", True),
-    ("2.14.1+cu128", "2.14.1", "torch", True),
-    ("2.15.0+cu130", "2.14.1", "torch", False),
-    ("2.14.1+cpu", "2.14.1", "torch", False),
-    ("2.4.6+cu128", "2.4.6", "numpy", False),
-    ("2.4.5", "2.4.6", "numpy", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "env, pinned, name, ok",
+    [
+        ("2.14.1", "2.14.1", "torch", True),
+        ("2.14.1+cu128", "2.14.1", "torch", True),
+        ("2.15.0+cu130", "2.14.1", "torch", False),
+        ("2.14.1+cpu", "2.14.1", "torch", False),
+        ("2.4.6+cu128", "2.4.6", "numpy", False),
+        ("2.4.5", "2.4.6", "numpy", False),
+    ],
+)
 def test_the_cuda_build_rule(env, pinned, name, ok):
     assert bool(same_release(env, pinned, name)) is ok
 
@@ -160,8 +171,10 @@ def third_party_imports(script):
                 continue
             parts = name.split(".")
             for i in range(1, len(parts) + 1):  # the package __init__s along the way
-                for candidate in (SCRIPTS.joinpath(*parts[:i], "__init__.py"),
-                                  SCRIPTS.joinpath(*parts[:i]).with_suffix(".py")):  # fmt: skip
+                for candidate in (
+                    SCRIPTS.joinpath(*parts[:i], "__init__.py"),
+                    SCRIPTS.joinpath(*parts[:i]).with_suffix(".py"),
+                ):
                     if candidate.exists():
                         todo.append(candidate)
     return found

@@ -216,8 +216,9 @@ def test_effect_line_pivots_at_the_pooled_gain():
 @pytest.mark.parametrize("log_color,heatmap_train", [(True, "batch"), (False, "eval")])
 def test_figure_draws_the_result_files(tmp_path, seeds, log_color, heatmap_train):
     runs, _ = loaded(tmp_path, seeds, sub=later_helps)
-    settings = Settings.from_params({**OPTIONS, "log_color": log_color, "heatmap_train": heatmap_train}, {
-        **LABELS, "eval_limit": 1000})  # fmt: skip
+    settings = Settings.from_params(
+        {**OPTIONS, "log_color": log_color, "heatmap_train": heatmap_train}, {**LABELS, "eval_limit": 1000}
+    )
     write_outputs(runs, tmp_path)
     table, verdict = read_table(tmp_path / "fig1_summary.csv"), json.loads((tmp_path / "fig1_verdict.json").read_text())
     verdict["verdict"] = "drawn from the file"  # the figure prints what the file says
@@ -269,12 +270,15 @@ def short_batch_loss(path):
     path.write_text(json.dumps(m))
 
 
-@pytest.mark.parametrize("damage,message", [
-    (lambda p: p.unlink(), "missing input file"),
-    (corrupt, "not valid JSON"),
-    (drop_eval_key, "missing field.s. eval.test_loss"),
-    (short_batch_loss, "differ in length"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda p: p.unlink(), "missing input file"),
+        (corrupt, "not valid JSON"),
+        (drop_eval_key, "missing field.s. eval.test_loss"),
+        (short_batch_loss, "differ in length"),
+    ],
+)
 def test_bad_metrics_file_is_named(tmp_path, damage, message):
     files, _ = written(tmp_path)
     for victim in (files[2], files[-2]):  # a main-path segment, a subpath
@@ -288,7 +292,9 @@ def test_bad_metrics_file_is_named(tmp_path, damage, message):
 def test_wrong_or_missing_segment_is_named(tmp_path):
     files, _ = written(tmp_path)
     main = [f for f in files if "main" in str(f)]
-    with pytest.raises(MetricsError, match="run main .seed 7. starts at epoch 40, its previous segment ended at 20") as err:  # noqa: E501
+    with pytest.raises(
+        MetricsError, match="run main .seed 7. starts at epoch 40, its previous segment ended at 20"
+    ) as err:  # noqa: E501
         load_runs([f for f in files if f != main[2]], [7], DECAYS)
     assert str(main[3]) in str(err.value)
     with pytest.raises(MetricsError, match="no metrics file of seed 7"):
@@ -317,9 +323,16 @@ def test_rules_build_table_and_verdict_then_the_figure_from_them(tmp_path):
     (tmp_path / "fig1.yaml").write_text(yaml.safe_dump(override))
     targets = ["figures/fig1.pdf", "results/fig1_summary.csv", "results/fig1_verdict.json"]
     run_snakemake(
-        *targets, "-c1", "--directory", tmp_path, "--configfile", tmp_path / "fig1.yaml",
-        "--allowed-rules", "fig1", "fig1_summary",
-    )  # fmt: skip
+        *targets,
+        "-c1",
+        "--directory",
+        tmp_path,
+        "--configfile",
+        tmp_path / "fig1.yaml",
+        "--allowed-rules",
+        "fig1",
+        "fig1_summary",
+    )
     assert (tmp_path / targets[0]).read_bytes().startswith(b"%PDF")
     rows = list(csv.DictReader((tmp_path / targets[1]).open()))
     assert [int(r["decay_epoch"]) for r in rows[:4]] == DECAYS and {r["seed"] for r in rows[:4]} == {"7"}
@@ -339,6 +352,4 @@ def test_fig1_target_plans_only_its_own_inputs():
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     assert counts["fig1"] == 1 and counts["fig1_summary"] == 1  # the figure draws the two result files
     assert counts["train_subpath"] == len(cfg["subpath"]["decay_epochs"])
-    assert not [
-        rule for rule in counts if any(w in rule for w in ("landscape", "toy", "fig2", "fig3", "fig4"))
-    ]
+    assert not [rule for rule in counts if any(w in rule for w in ("landscape", "toy", "fig2", "fig3", "fig4"))]

@@ -188,8 +188,9 @@ def curved_main(rng, draws, seeds, phi, sd=0.003, x=np.arange(0, 301, 5.0)):
 
 
 def as_runs(x, curves):
-    frame = pd.DataFrame([(s, e, v) for s, row in enumerate(curves) for e, v in zip(x, row)],
-                         columns=["seed", "epoch", "test_loss"])  # fmt: skip
+    frame = pd.DataFrame(
+        [(s, e, v) for s, row in enumerate(curves) for e, v in zip(x, row)], columns=["seed", "epoch", "test_loss"]
+    )
     return types.SimpleNamespace(main_eval=frame)
 
 
@@ -225,8 +226,10 @@ def test_outcome_order_and_tost_closed_form():
     assert e.outcome == "helps" and e.tost_p < 0.05
     from scipy import stats as sps
 
-    p = max(sps.ttest_1samp(changes, -MARGIN, alternative="greater").pvalue,
-            sps.ttest_1samp(changes, MARGIN, alternative="less").pvalue)  # fmt: skip
+    p = max(
+        sps.ttest_1samp(changes, -MARGIN, alternative="greater").pvalue,
+        sps.ttest_1samp(changes, MARGIN, alternative="less").pvalue,
+    )
     assert stats.tost_p(changes, MARGIN) == pytest.approx(p, rel=1e-12)
     # equivalent iff the 90% t interval lies inside the margins
     ci90 = sps.ttest_1samp(changes, 0).confidence_interval(0.90)

@@ -8,8 +8,23 @@ from conftest import REPO
 
 
 def test_gpu_check_quick_runs_every_section_on_cpu(tmp_path):
-    subprocess.run([sys.executable, str(REPO / "bench" / "gpu_check.py"), str(tmp_path), "--quick", "--device", "cpu",
-                    "--threads", "1", "--pack", "3"], check=True, timeout=300, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "gpu_check.py"),
+            str(tmp_path),
+            "--quick",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--pack",
+            "3",
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert all(s["ok"] for s in summary["sections"].values()), summary
     read = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in summary["sections"]}

@@ -16,10 +16,18 @@ from latedecay.nn.models import build_model
 def bn_net():
     """A small stand-in for vgg11_bn: BatchNorm after each conv, dropout before the head."""
     return nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(4),
-        nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(), nn.Dropout(0.5), nn.Linear(6, 10),
-    )  # fmt: skip
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(4),
+        nn.Conv2d(4, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(6, 10),
+    )
 
 
 MODELS = {"vgg_small": lambda: build_model("vgg_small"), "bn_net": bn_net}
@@ -27,8 +35,10 @@ MODELS = {"vgg_small": lambda: build_model("vgg_small"), "bn_net": bn_net}
 
 def data(n, seed):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
-            torch.randint(0, 10, (n,), generator=g))  # fmt: skip
+    return (
+        torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
+        torch.randint(0, 10, (n,), generator=g),
+    )
 
 
 def surface(make, k=3, seed=0, scale=0.05):
@@ -45,8 +55,13 @@ def batched(make, mean, basis, coefs, train, test, **spec):
     return GridEvaluator(make(), mean, basis, spec, "cpu").evaluate(coefs, train, test)
 
 
-CASES = [("vgg_small", "recompute", "mse"), ("vgg_small", "recompute", "cross_entropy"),
-         ("bn_net", "recompute", "mse"), ("bn_net", "batch", "mse"), ("bn_net", "recompute", "cross_entropy")]  # fmt: skip
+CASES = [
+    ("vgg_small", "recompute", "mse"),
+    ("vgg_small", "recompute", "cross_entropy"),
+    ("bn_net", "recompute", "mse"),
+    ("bn_net", "batch", "mse"),
+    ("bn_net", "recompute", "cross_entropy"),
+]
 
 
 @pytest.mark.parametrize("name,bn_stats,loss", CASES)
@@ -56,9 +71,19 @@ def test_batched_equals_one_point_at_a_time(name, bn_stats, loss, points_per_pas
     make = MODELS[name]
     mean, basis, coefs = surface(make)
     train, test = data(40, 1), data(24, 2)
-    got = batched(make, mean, basis, coefs, train, test, loss=loss, bn_stats=bn_stats,
-                  points_per_pass=points_per_pass, channels_last=points_per_pass == 1)  # fmt: skip
-    want = reference.evaluate_grid(make().double(), mean, basis, coefs, train, test, loss, bn_stats, batch_size=16)
+    got = batched(
+        make,
+        mean,
+        basis,
+        coefs,
+        train,
+        test,
+        loss=loss,
+        bn_stats=bn_stats,
+        points_per_pass=points_per_pass,
+        channels_last=points_per_pass == 1,
+    )
+    want = reference.evaluate_grid(make().double(), mean, basis, coefs, (train, test), loss, bn_stats, batch_size=16)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-10, err_msg=key)
     assert np.ptp(got["train_loss"]) > 1e-4  # the points really differ
@@ -77,8 +102,13 @@ def test_recomputed_statistics_are_the_cumulative_average_over_training_batches(
     make = bn_net
     mean, basis, coefs = surface(make)
     train = data(48, 1)
-    ev = GridEvaluator(make(), mean, basis, EvalSpec("mse", points_per_pass=2, batch_size=16,
-                                                    precision="float64", channels_last=False), "cpu")  # fmt: skip
+    ev = GridEvaluator(
+        make(),
+        mean,
+        basis,
+        EvalSpec("mse", points_per_pass=2, batch_size=16, precision="float64", channels_last=False),
+        "cpu",
+    )
     params, buffers = ev._weights(coefs[:2]), ev._stacked_buffers(2)
     ev._recompute_bn(params, buffers, ev._batches(train[0]))
     # closed form for the first BatchNorm: mean over the 3 batches of each batch's channel mean
@@ -107,8 +137,10 @@ def test_auto_points_per_pass_is_one_on_cpu():
     mean, basis, _ = surface(bn_net)
     ev = GridEvaluator(bn_net(), mean, basis, EvalSpec("mse"), "cpu")
     assert ev.spec.points_per_pass == 1 and ev.bn_mode == "recompute"
-    assert GridEvaluator(build_model("vgg_small"), *surface(MODELS["vgg_small"])[:2], EvalSpec("mse"),
-                         "cpu").bn_mode == "none"  # fmt: skip
+    assert (
+        GridEvaluator(build_model("vgg_small"), *surface(MODELS["vgg_small"])[:2], EvalSpec("mse"), "cpu").bn_mode
+        == "none"
+    )
 
 
 @pytest.mark.parametrize("name,points_per_pass", [("vgg_small", 1), ("bn_net", 3)])

@@ -1,14 +1,13 @@
 """Fig. 2 from grid, projection and paths-table contents: trajectories, star, colour scales,
 true against surface loss; the landscape config keys."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from conftest import REPO
-from latedecay.config_checks import validate_config
+from latedecay.config import validate_config
 from latedecay.plots import style
 from latedecay.plots.fig2 import color_levels, make_figure, trajectories
 
@@ -19,26 +18,52 @@ def projection():
     paths = np.array(["main"] * 4 + ["decay10"] * 2 + ["decay20"] * 3)
     epochs = np.array([0, 10, 20, 30, 15, 20, 25, 30, 40])
     coords = np.column_stack([np.arange(9.0), -np.arange(9.0), np.zeros(9)])
-    return {"coords": coords, "paths": paths, "epochs": epochs, "ratio": np.array([0.6, 0.2, 0.1]),
-            "pc3_fit": np.zeros(3)}  # fmt: skip
+    return {
+        "coords": coords,
+        "paths": paths,
+        "epochs": epochs,
+        "ratio": np.array([0.6, 0.2, 0.1]),
+        "pc3_fit": np.zeros(3),
+    }
 
 
 def paths_table():
     """paths.csv rows of projection()'s snapshots: the surface loss 0.1 above the true one."""
     proj = projection()
-    one = pd.DataFrame({"path": proj["paths"], "epoch": proj["epochs"], "pc1": proj["coords"][:, 0],
-                        "pc2": proj["coords"][:, 1], "distance": proj["epochs"] / 40, "residual": 0.0})  # fmt: skip
+    one = pd.DataFrame(
+        {
+            "path": proj["paths"],
+            "epoch": proj["epochs"],
+            "pc1": proj["coords"][:, 0],
+            "pc2": proj["coords"][:, 1],
+            "distance": proj["epochs"] / 40,
+            "residual": 0.0,
+        }
+    )
     true = 0.2 + 1 / (1 + proj["epochs"])
-    return pd.concat([one.assign(split=split, evaluated_at=where, loss=true * k + (where == "surface") * 0.1, acc=0.5)
-                      for split, k in (("train", 1), ("test", 2)) for where in ("snapshot", "surface")],
-                     ignore_index=True)  # fmt: skip
+    return pd.concat(
+        [
+            one.assign(split=split, evaluated_at=where, loss=true * k + (where == "surface") * 0.1, acc=0.5)
+            for split, k in (("train", 1), ("test", 2))
+            for where in ("snapshot", "surface")
+        ],
+        ignore_index=True,
+    )
 
 
 def grid():
     x1, x2 = np.linspace(-1, 10, 12), np.linspace(-10, 1, 9)
     loss = 0.1 + (x1[:, None] - 8) ** 2 + x2[None, :] ** 2
-    return {"x1": x1, "x2": x2, "train_loss": loss, "test_loss": 2 * loss, "ratio": np.array([0.6, 0.2, 0.1]),
-            "surface": np.array("curved"), "n_train": 100, "n_test": 50}  # fmt: skip
+    return {
+        "x1": x1,
+        "x2": x2,
+        "train_loss": loss,
+        "test_loss": 2 * loss,
+        "ratio": np.array([0.6, 0.2, 0.1]),
+        "surface": np.array("curved"),
+        "n_train": 100,
+        "n_test": 50,
+    }
 
 
 def test_subpaths_start_at_their_branch_point():
@@ -52,8 +77,7 @@ def test_subpaths_start_at_their_branch_point():
 
 @pytest.mark.parametrize("color_scale", ["quantile", "linear", "log"])
 def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, color_scale):
-    with style.context():
-        fig = make_figure(grid(), projection(), paths_table(), color_scale=color_scale, levels=12)
+    fig = make_figure(grid(), projection(), paths_table(), color_scale=color_scale, levels=12)
     left = fig.axes[0]
     assert left.get_xlabel().startswith("PC2 (20.0 %") and left.get_ylabel().startswith("PC1 (60.0 %")
     star = [ln for ln in left.lines if ln.get_marker() == "*"][0]
@@ -70,8 +94,7 @@ def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, color_scale):
 
 
 def test_statistics_panels_show_true_beside_surface_loss():
-    with style.context():
-        fig = make_figure(grid(), projection(), paths_table())
+    fig = make_figure(grid(), projection(), paths_table())
     train, test, distance = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"]
     assert "median |true − surface| = 0.1" in train.get_title() and "0.1" in test.get_title()
     # one line per path and evaluation point: 3 paths x (true, surface)
@@ -129,8 +152,9 @@ def levels_spanned(values, levels):
 
 def test_valley_spans_many_levels_with_the_default_scale():
     land = checked({})["landscape"]
-    color = dict(n=land["levels"], scale=land["color_scale"], quantile=land["color_quantile"],
-                 power=land["quantile_power"])  # fmt: skip
+    color = dict(
+        n=land["levels"], scale=land["color_scale"], quantile=land["color_quantile"], power=land["quantile_power"]
+    )
     for corners in (50.0, 5e4):
         loss = valley_grid(corners)
         valley = loss[loss <= 0.45]
@@ -153,7 +177,6 @@ def test_loss_axis_is_logarithmic_when_the_surface_is_far_off():
     table = paths_table()
     far = table["evaluated_at"] == "surface"
     table.loc[far, "loss"] *= 100
-    with style.context():
-        fig = make_figure(grid(), projection(), table)
+    fig = make_figure(grid(), projection(), table)
     train = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"][0]
     assert train.get_yscale() == "log"

@@ -6,14 +6,20 @@ import torch
 
 from latedecay.landscape.evaluate import GridEvaluator
 from latedecay.landscape.settings import EvalSpec
-from latedecay.landscape.grid import METRICS, chunk_points, merge_chunks
+from latedecay.landscape.grid import chunk_points, merge_chunks
 from latedecay.landscape.paths import off_surface
 from latedecay.landscape.pca import fit_pca, fit_quadratic
 from latedecay.landscape.surface import coefficients, grid_axes, quadratic_fit_r2, surface_coefficients
+from latedecay.names import EVAL_METRICS
 from latedecay.nn.models import build_model
 
-PAPER_GRID = {"extent": "fixed", "pc1": {"min": -20, "max": 21, "points": 42},
-              "pc2": {"min": -15, "max": 15, "points": 31}, "margin": 0.1, "square": True}  # fmt: skip
+PAPER_GRID = {
+    "extent": "fixed",
+    "pc1": {"min": -20, "max": 21, "points": 42},
+    "pc2": {"min": -15, "max": 15, "points": 31},
+    "margin": 0.1,
+    "square": True,
+}
 
 
 def test_paper_grid_is_unit_spaced():
@@ -48,13 +54,15 @@ def test_chunk_outside_range_is_refused():
 def parts_for(shape, chunks):
     n = int(np.prod(shape))
     value = np.arange(n, dtype=float)
-    return [{"index": idx, **{m: value[idx] + k for k, m in enumerate(METRICS)}}
-            for idx in (chunk_points(n, chunks, c) for c in range(chunks))]  # fmt: skip
+    return [
+        {"index": idx, **{m: value[idx] + k for k, m in enumerate(EVAL_METRICS)}}
+        for idx in (chunk_points(n, chunks, c) for c in range(chunks))
+    ]
 
 
 def test_merge_puts_every_point_in_place():
     merged = merge_chunks(parts_for((5, 4), 3), (5, 4))
-    for k, m in enumerate(METRICS):
+    for k, m in enumerate(EVAL_METRICS):
         np.testing.assert_array_equal(merged[m], np.arange(20.0).reshape(5, 4) + k)
 
 

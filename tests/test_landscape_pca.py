@@ -12,7 +12,9 @@ from latedecay.landscape.snapshots import load_trajectories, select_snapshots
 def snapshot_matrix(n=12, d=1000, seed=0):
     rng = np.random.default_rng(seed)
     scales = np.geomspace(10, 0.1, n)[:, None]  # well separated variances
-    return torch.from_numpy(rng.normal(size=(n, 1)) + scales * rng.normal(size=(n, d)) @ np.diag(rng.uniform(0.5, 1.5, d)))
+    return torch.from_numpy(
+        rng.normal(size=(n, 1)) + scales * rng.normal(size=(n, d)) @ np.diag(rng.uniform(0.5, 1.5, d))
+    )
 
 
 @pytest.mark.parametrize("block", [97, 1 << 16])
@@ -60,24 +62,37 @@ def test_quadratic_fit_recovers_coefficients():
 
 def write_snapshots(path, epochs, decay=None, d=6):
     params = torch.tensor([[e + 0.1 * j for j in range(d)] for e in epochs], dtype=torch.float32).reshape(-1, d)
-    save_torch({"epochs": torch.tensor(epochs, dtype=torch.int64), "params": params,
-                "path": "main" if decay is None else f"decay{decay}", "decay_epoch": decay}, path)  # fmt: skip
+    save_torch(
+        {
+            "epochs": torch.tensor(epochs, dtype=torch.int64),
+            "params": params,
+            "path": "main" if decay is None else f"decay{decay}",
+            "decay_epoch": decay,
+        },
+        path,
+    )
     return path
 
 
 def test_trajectories_from_engine_files(tmp_path):
-    main = [write_snapshots(tmp_path / f"m{e}.pt", ep) for e, ep in
-            [(20, [10, 20]), (0, [0]), (40, [30, 40])]]  # fmt: skip
+    main = [write_snapshots(tmp_path / f"m{e}.pt", ep) for e, ep in [(20, [10, 20]), (0, [0]), (40, [30, 40])]]
     subs = [write_snapshots(tmp_path / f"s{d}.pt", [5, 10, 15], decay=d) for d in (40, 20)]
     t = load_trajectories(main, subs)
-    assert t.paths == ["main"] * 5 + ["decay20"] * 3 + ["decay40"] * 3
+    assert t.runs == ["main"] * 5 + ["decay20"] * 3 + ["decay40"] * 3
     assert t.epochs.tolist() == [0, 10, 20, 30, 40, 25, 30, 35, 45, 50, 55]
     assert t.params[:, 0].tolist() == [0, 10, 20, 30, 40, 5, 10, 15, 5, 10, 15]  # rows follow the labels
     # stride 2 from main_start 10: every other snapshot, the last one and the branch points
     t = load_trajectories(main, subs, stride=2, main_start=10)
-    assert list(zip(t.paths, t.epochs.tolist())) == [
-        ("main", 10), ("main", 20), ("main", 30), ("main", 40),
-        ("decay20", 25), ("decay20", 35), ("decay40", 45), ("decay40", 55)]  # fmt: skip
+    assert list(zip(t.runs, t.epochs.tolist())) == [
+        ("main", 10),
+        ("main", 20),
+        ("main", 30),
+        ("main", 40),
+        ("decay20", 25),
+        ("decay20", 35),
+        ("decay40", 45),
+        ("decay40", 55),
+    ]
 
 
 def test_bad_snapshot_file_is_named(tmp_path):
@@ -118,5 +133,5 @@ def test_planned_snapshot_count_matches_the_files(tmp_path, every, stride, main_
         main.append(write_snapshots(tmp_path / f"m{end}.pt", epochs))
     after = [e for e in range(1, sub_epochs + 1) if e % every == 0]  # epochs counted after the decay
     subs = [write_snapshots(tmp_path / f"s{d}.pt", after, decay=d) for d in decays]
-    gathered = len(load_trajectories(main, subs, stride, main_start).paths)
+    gathered = len(load_trajectories(main, subs, stride, main_start).runs)
     assert planned_count(main_epochs, sub_epochs, every, decays, stride, main_start) == gathered

@@ -2,6 +2,7 @@
 behaviour, and the numbers in grid.npz and paths.csv against an independent evaluation."""
 
 import csv
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from dag import planned_jobs
 from latedecay.io import load_npz, load_torch, save_torch
 from latedecay.landscape import reference
 from latedecay.landscape.jobs import image_subset
+from latedecay.landscape.settings import LandscapeSettings
 from latedecay.nn.models import build_model
 
 RULES = ["landscape_pca", "landscape_chunk", "landscape_paths", "landscape_merge", "fig2"]
@@ -22,13 +24,27 @@ TARGETS = ["figures/fig2.pdf", "results/landscape/summary.csv"]
 PRESET = REPO / "presets" / "tiny.yaml"
 
 
+def test_settings_params_are_key_sorted_round_trip_and_hold_no_grid():
+    params = LandscapeSettings.from_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    settings = LandscapeSettings.from_params(params)
+    assert asdict(settings) == params and settings.evaluation.loss == "mse" and settings.images.seed == 0
+    assert key_sorted(params)  # at every level: Snakemake compares params by their repr
+    assert not {"grid", "chunks"} & set(params)  # a new grid must not rerun the paths job
+
+
+def key_sorted(value):
+    return not isinstance(value, dict) or (list(value) == sorted(value) and all(map(key_sorted, value.values())))
+
+
 def synthetic_inputs(root):
     """Data and snapshot files laid out as the tiny preset's training jobs write them."""
     g = torch.Generator().manual_seed(0)
     for name, n in (("train", 100), ("eval", 500)):
         images = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
-        save_torch({"images": images, "labels": torch.arange(n) % 10, "indices": torch.arange(n), "split": name},
-                   root / f"results/data/{name}.pt")  # fmt: skip
+        save_torch(
+            {"images": images, "labels": torch.arange(n) % 10, "indices": torch.arange(n), "split": name},
+            root / f"results/data/{name}.pt",
+        )
     torch.manual_seed(7)
     theta0 = parameters_to_vector(build_model("vgg_small").parameters()).detach()
     u = torch.randn(3, theta0.numel(), generator=g) * 0.02
@@ -40,8 +56,15 @@ def synthetic_inputs(root):
 
     def write(path, epochs, decay=None):
         params = torch.stack([at(e if decay is None else decay + e, decay) for e in epochs]).float()
-        save_torch({"epochs": torch.tensor(epochs), "params": params, "path": "main" if decay is None else f"decay{decay}",
-                    "decay_epoch": decay}, root / path)  # fmt: skip
+        save_torch(
+            {
+                "epochs": torch.tensor(epochs),
+                "params": params,
+                "path": "main" if decay is None else f"decay{decay}",
+                "decay_epoch": decay,
+            },
+            root / path,
+        )
 
     write("results/seed7/main/epoch0/snapshots.pt", [0])
     write("results/seed7/main/epoch2/snapshots.pt", [1, 2])
@@ -131,8 +154,10 @@ def test_paths_table_against_the_snapshots_themselves(tiny_run):
     model, sets = build_model("vgg_small"), eval_sets(tiny_run)
     for where, weights in (("snapshot", theta), ("surface", surface.float())):
         want = reference.evaluate_point(model, weights, *sets, "mse")
-        got = [row[(row["split"] == s) & (row["evaluated_at"] == where)][m].iloc[0]
-               for s, m in (("train", "loss"), ("train", "acc"), ("test", "loss"), ("test", "acc"))]  # fmt: skip
+        got = [
+            row[(row["split"] == s) & (row["evaluated_at"] == where)][m].iloc[0]
+            for s, m in (("train", "loss"), ("train", "acc"), ("test", "loss"), ("test", "acc"))
+        ]
         np.testing.assert_allclose(got, want, rtol=1e-5, err_msg=where)
     # the summary says how far off the surface the trajectories are
     rows = dict(csv.reader((tiny_run / "results/landscape/summary.csv").open()))
@@ -153,9 +178,18 @@ def test_reruns_follow_the_config(tiny_run):
     assert job_counts(tiny_run, finer) == {"landscape_chunk": 2, "landscape_merge": 1, "fig2": 1}
     # a different set of subpaths: the PCA and everything after it
     assert job_counts(tiny_run, {"landscape": {"subpaths": [4]}}) == {
-        "landscape_pca": 1, "landscape_chunk": 2, "landscape_paths": 1, "landscape_merge": 1, "fig2": 1}  # fmt: skip
+        "landscape_pca": 1,
+        "landscape_chunk": 2,
+        "landscape_paths": 1,
+        "landscape_merge": 1,
+        "fig2": 1,
+    }
     # the images of the landscape: every evaluation, not the PCA
     assert job_counts(tiny_run, {"landscape": {"test_images": 50}}) == {
-        "landscape_chunk": 2, "landscape_paths": 1, "landscape_merge": 1, "fig2": 1}  # fmt: skip
+        "landscape_chunk": 2,
+        "landscape_paths": 1,
+        "landscape_merge": 1,
+        "fig2": 1,
+    }
     # colour scale: the figure only
     assert job_counts(tiny_run, {"landscape": {"color_scale": "log"}}) == {"fig2": 1}

@@ -9,6 +9,7 @@ from latedecay.nn.augment import crop_flip, draw
 from latedecay.nn.data import Split
 from latedecay.nn.engine import new_history, record_eval
 from latedecay.nn.models import build_model
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Trainer, epoch_draws
 from nn_jobs import settings
 
@@ -81,7 +82,7 @@ def test_eval_augment_reproduces_the_authors_quirk_deterministically():
 
     def evaluated(s):
         history = new_history()
-        record_eval(history, Trainer.create([model], [MAIN], s, 0.1), 0, [split, split], epoch=10)
+        record_eval(history, Trainer.create([model], [MAIN], s, Schedule(0.1)), 0, [split, split], epoch=10)
         return history["eval"]
 
     a, b, c, d = evaluated(plain), evaluated(plain), evaluated(quirk), evaluated(quirk)

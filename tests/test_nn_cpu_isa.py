@@ -29,16 +29,19 @@ def never():
     raise AssertionError("AMX asked of a CPU without it")
 
 
-@pytest.mark.parametrize("flags, cap, amx, unit", [
-    (AMX, None, lambda: True, "amx_bf16"),
-    (AMX, None, lambda: False, "avx512_bf16"),  # the OS refuses the tiles: AVX512-BF16 remains
-    (AMX, "AVX512_CORE_BF16", lambda: True, "avx512_bf16"),
-    (AMX, "AVX512_CORE", lambda: True, None),
-    (ZEN4, None, never, "avx512_bf16"),
-    (ZEN4, "AVX2", never, None),
-    (AVX2, None, never, None),
-    (None, None, never, "unknown"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags, cap, amx, unit",
+    [
+        (AMX, None, lambda: True, "amx_bf16"),
+        (AMX, None, lambda: False, "avx512_bf16"),  # the OS refuses the tiles: AVX512-BF16 remains
+        (AMX, "AVX512_CORE_BF16", lambda: True, "avx512_bf16"),
+        (AMX, "AVX512_CORE", lambda: True, None),
+        (ZEN4, None, never, "avx512_bf16"),
+        (ZEN4, "AVX2", never, None),
+        (AVX2, None, never, None),
+        (None, None, never, "unknown"),
+    ],
+)
 def test_bf16_unit_from_flags_and_the_onednn_cap(flags, cap, amx, unit):
     assert cpu_isa.bf16_unit(flags, cap, amx) == unit
 

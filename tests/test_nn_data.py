@@ -141,9 +141,13 @@ def test_subset_rejects_small_classes():
 
 @pytest.mark.parametrize(
     "eval_set, limit, split, count, per_class",
-    [("train_all", None, "train", 500, 50), ("train_rest", None, "train", 400, 40),
-     ("test", None, "test", 60, 6), ("train_all", 30, "train", 30, 3)],
-)  # fmt: skip
+    [
+        ("train_all", None, "train", 500, 50),
+        ("train_rest", None, "train", 400, 40),
+        ("test", None, "test", 60, 6),
+        ("train_all", 30, "train", 30, 3),
+    ],
+)
 def test_eval_set_construction(root, eval_set, limit, split, count, per_class):
     train, ev = prepare_sets(root, per_class=10, seed=23479, eval_set=eval_set, eval_limit=limit)
     images, labels = cifar.read_split(root, train=split == "train")
@@ -199,14 +203,16 @@ BAD_ARRAYS = {  # what each silently became before: truncated, wrapped, scramble
     "float pixels": (lambda d: {"data": d.astype(np.float64) + 0.7}, "data has dtype float64, expected uint8"),
     "float pixels above 255": (lambda d: {"data": d.astype(np.float64) * 2}, "data has dtype float64, expected uint8"),
     "negative int pixels": (lambda d: {"data": d.astype(np.int64) - 300}, "data has dtype int64, expected uint8"),
-    "HWC images": (lambda d: {"data": d.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()},
-                   re.escape("data has shape (20, 32, 32, 3), expected (N, 3072)")),
+    "HWC images": (
+        lambda d: {"data": d.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()},
+        re.escape("data has shape (20, 32, 32, 3), expected (N, 3072)"),
+    ),
     "label 2**40": (lambda d: {"labels": labels_with(2**40, n=20)}, r"labels\[17\] = 1099511627776, expected 0\.\.9"),
     "label 10": (lambda d: {"labels": labels_with(10, n=20)}, r"labels\[17\] = 10, expected 0\.\.9"),
     "label -1": (lambda d: {"labels": labels_with(-1, at=3, n=20)}, r"labels\[3\] = -1, expected 0\.\.9"),
     "float labels": (lambda d: {"labels": [float(i % 10) for i in range(20)]}, "labels has dtype float64"),
     "labels short": (lambda d: {"labels": [0] * 19}, re.escape("labels has shape (19,), expected (20,)")),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", BAD_ARRAYS)
@@ -225,16 +231,25 @@ def huge_array_call():
 
 
 HUGE = {  # a short file declaring gigabytes: an array, a bytes length, a memo index
-    "ndarray call": (lambda: pickle.dumps({"data": huge_array_call(), "labels": [0] * 10}, protocol=2),
-                     "calls numpy.ndarray directly"),
-    "array state": (lambda: pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": [0]}, protocol=2).replace(
-        b"K\x01M\x00\x0c\x86", b"J\x00\x00\x10\x00M\x00\x0c\x86"),  # shape (1, 3072) -> (2**20, 3072)
-        re.escape("shape (1048576, 3072) and dtype uint8 (3,221,225,472 bytes) but holds only")),
-    "bytes length": (lambda: b"\x80\x04\x8e" + (1 << 30).to_bytes(8, "little") + b"x" * 100 + b".",
-                     "expected 1073741824 bytes in a bytes8, but only 101 remain"),
-    "memo index": (lambda: b"\x80\x02N" + b"r" + (1 << 26).to_bytes(4, "little") + b".",
-                   "LONG_BINPUT 67,108,864 at byte 3 but it holds only 9 bytes"),
-}  # fmt: skip
+    "ndarray call": (
+        lambda: pickle.dumps({"data": huge_array_call(), "labels": [0] * 10}, protocol=2),
+        "calls numpy.ndarray directly",
+    ),
+    "array state": (
+        lambda: pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": [0]}, protocol=2).replace(
+            b"K\x01M\x00\x0c\x86", b"J\x00\x00\x10\x00M\x00\x0c\x86"
+        ),  # shape (1, 3072) -> (2**20, 3072)
+        re.escape("shape (1048576, 3072) and dtype uint8 (3,221,225,472 bytes) but holds only"),
+    ),
+    "bytes length": (
+        lambda: b"\x80\x04\x8e" + (1 << 30).to_bytes(8, "little") + b"x" * 100 + b".",
+        "expected 1073741824 bytes in a bytes8, but only 101 remain",
+    ),
+    "memo index": (
+        lambda: b"\x80\x02N" + b"r" + (1 << 26).to_bytes(4, "little") + b".",
+        "LONG_BINPUT 67,108,864 at byte 3 but it holds only 9 bytes",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", HUGE)

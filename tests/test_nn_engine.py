@@ -3,14 +3,27 @@ kill-and-resume, momentum reset, every cadence, byte-identical outputs, the dive
 
 import pytest
 import torch
-from nn_jobs import (SEED, assert_state_equal, kill_and_resume, main_outputs, metrics, outputs, same_checkpoint,
-                     segment, settings, subpaths, tiny_main)  # fmt: skip
+from nn_jobs import (
+    SEED,
+    assert_state_equal,
+    kill_and_resume,
+    main_outputs,
+    metrics,
+    outputs,
+    same_checkpoint,
+    segment,
+    settings,
+    subpaths,
+    tiny_main,
+)
 
 from latedecay.io import load_torch
 from latedecay.nn import engine
 from latedecay.nn.data import load_sets
 from latedecay.nn.models import build_model
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Trainer
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -91,7 +104,9 @@ def test_sigkill_mid_job_resumes_bitwise(tiny, tmp_path):
     folder, data = tiny
     straight = segment(data, folder / "epoch0", tmp_path / "straight", 4, branch_epochs=[1, 2, 3, 4])
     resume = tmp_path / "resume.pt"
-    killed_at = kill_and_resume([data["train"], data["eval"], folder / "epoch0", tmp_path / "killed", 4, resume], resume)
+    killed_at = kill_and_resume(
+        [data["train"], data["eval"], folder / "epoch0", tmp_path / "killed", 4, resume], resume
+    )
     assert 1 <= killed_at < 4
     assert not list(tmp_path.glob("resume.part*.pt"))  # the parts too
     resumed = main_outputs(tmp_path / "killed")
@@ -111,7 +126,7 @@ def test_subpath_momentum_reset_or_kept(tiny, straight, reset, tmp_path):
     ckpt = load_torch(straight["checkpoint"])
     model = engine.place(build_model("vgg_small"), torch.device("cpu"))
     model.load_state_dict(ckpt["model"])
-    trainer = Trainer.create([model], [Run(SEED, "decay4")], settings(), 0.01)
+    trainer = Trainer.create([model], [Run(SEED, "decay4")], settings(), Schedule(0.01))
     if not reset:
         trainer.load_momentum([ckpt["optimizer"]])
     train, _ = load_sets(data["train"], data["eval"], torch.device("cpu"))
@@ -130,7 +145,10 @@ def test_wrong_or_corrupt_start_checkpoint_is_named(tiny, tmp_path):
     (bad / "checkpoint.pt").write_bytes(b"truncated")
     with pytest.raises(RuntimeError, match=str(bad / "checkpoint.pt")):
         segment(data, bad, tmp_path / "out", 2)
-    with pytest.raises(RuntimeError, match=r"epoch0/branches.pt: no main-path state at \(seed, epoch\) \[\(7, 2\)\] \(they hold \[\(7, 0\)\]\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"epoch0/branches.pt: no main-path state at \(seed, epoch\) \[\(7, 2\)\] \(they hold \[\(7, 0\)\]\)",
+    ):
         subpaths(data, [(SEED, folder / "epoch0", 2)], [tmp_path / "out"], 1)
     (bad / "branches.pt").write_bytes(b"truncated")
     with pytest.raises(RuntimeError, match=str(bad / "branches.pt")):

@@ -31,8 +31,9 @@ def test_maxpool2x2_is_max_pool2d(shape):
     assert torch.equal(MaxPool2x2()(x), nn.functional.max_pool2d(x, 2, 2))
 
 
-@pytest.mark.parametrize("arch,rewritten", [("vgg_small", ["features.16", "features.18"]),
-                                            ("vgg11_bn", ["features.22", "features.25"])])  # fmt: skip
+@pytest.mark.parametrize(
+    "arch,rewritten", [("vgg_small", ["features.16", "features.18"]), ("vgg11_bn", ["features.22", "features.25"])]
+)
 def test_evaluation_network_equals_the_plain_one(arch, rewritten):
     torch.manual_seed(1)
     plain = build_model(arch).double().eval()

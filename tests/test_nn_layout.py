@@ -39,8 +39,13 @@ BRANCHES = [(7, 1), (7, 2), (8, 2)]  # (seed, decay epoch)
 def _train(mains, tmp_path, branches, tag, epochs=2, **kwargs):
     folder, data = mains
     with float64():
-        return subpaths(data, [(s, folder / f"s{s}" / f"epoch{d}", d) for s, d in branches],
-                        [tmp_path / tag / f"s{s}d{d}" for s, d in branches], epochs, **kwargs)  # fmt: skip
+        return subpaths(
+            data,
+            [(s, folder / f"s{s}" / f"epoch{d}", d) for s, d in branches],
+            [tmp_path / tag / f"s{s}d{d}" for s, d in branches],
+            epochs,
+            **kwargs,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +80,7 @@ def test_packed_equals_alone_with_dropout(mains, alone, tmp_path, pack, reset):
 
 def test_dropout_is_on_and_differs_between_runs(mains, alone):
     """Same start, other seed or label: other masks (and data), so other weights."""
-    (a, b) = (load_torch(alone[br]["checkpoint"])["model"] for br in [(7, 2), (8, 2)])
+    a, b = (load_torch(alone[br]["checkpoint"])["model"] for br in [(7, 2), (8, 2)])
     assert relative_gap(a, b) > 1e-3
 
 

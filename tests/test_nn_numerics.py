@@ -15,6 +15,7 @@ from latedecay.nn.data import Split, load_sets
 from latedecay.nn.evaluate import evaluate
 from latedecay.nn.fast_eval import EvaluationCopy
 from latedecay.nn.models import build_model
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Trainer
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -42,8 +43,9 @@ def test_compiled_training_agrees_with_eager_to_round_off(tiny, tmp_path):
     """Two epochs of the tiny main path, dropout on, compiled (Inductor on CPU) and eager."""
     folder, data = tiny
     eager = segment(data, folder / "epoch0", tmp_path / "eager", 2)
-    compiled = segment(data, folder / "epoch0", tmp_path / "compiled", 2, compile="default",
-                       compile_cache=str(tmp_path / "cache"))  # fmt: skip
+    compiled = segment(
+        data, folder / "epoch0", tmp_path / "compiled", 2, compile="default", compile_cache=str(tmp_path / "cache")
+    )
     a, b = (load_torch(o["checkpoint"])["model"] for o in (eager, compiled))
     # Compiled kernels sum in another order, nothing more: the weights agree to 1e-5 of
     # their scale. (Per tensor, the near-zero conv biases -- sums of many gradient
@@ -95,8 +97,13 @@ def test_every_forward_pass_runs_in_the_precision(tiny, tmp_path, precision, dty
     folder, data = tiny
     with layer_dtypes() as seen:
         segment(data, folder / "epoch0", tmp_path / "main", 2, branch_epochs=[1, 2], precision=precision)
-        subpaths(data, [(SEED, tmp_path / "main", 1), (SEED, tmp_path / "main", 2)], [tmp_path / "a", tmp_path / "b"],
-                 1, precision=precision)  # fmt: skip
+        subpaths(
+            data,
+            [(SEED, tmp_path / "main", 1), (SEED, tmp_path / "main", 2)],
+            [tmp_path / "a", tmp_path / "b"],
+            1,
+            precision=precision,
+        )
     assert seen == {"out": {dtype}, "weight": {torch.float32}}
 
 
@@ -107,7 +114,7 @@ def test_a_bf16_pack_with_batchnorm_trains_in_bf16():
     torch.manual_seed(SEED)
     models = [engine.place(build_model("vgg11_bn"), CPU) for _ in range(2)]
     runs = [Run(SEED, "decay1"), Run(SEED, "decay2")]
-    trainer = Trainer.create(models, runs, settings(arch="vgg11_bn", precision="bf16"), 0.01)
+    trainer = Trainer.create(models, runs, settings(arch="vgg11_bn", precision="bf16"), Schedule(0.01))
     with layer_dtypes() as seen:
         losses = trainer.train_epoch(train, 1)
     assert seen == {"out": {torch.bfloat16}, "weight": {torch.float32}} and bool(torch.isfinite(losses).all())
@@ -144,7 +151,7 @@ def test_evaluation_copy_gives_the_plain_models_numbers(tiny, dtype, tol):
 def test_trainer_evaluates_through_the_rewritten_copy(tiny):
     _, data = tiny
     torch.manual_seed(SEED)
-    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
+    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), Schedule(0.05))
     module, forward = trainer.evaluation(0)
     assert module is not trainer.model(0) and forward is module  # eager: the copy itself
     assert any(type(m).__name__ == "Conv2x2" for m in module.modules())

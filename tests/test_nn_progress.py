@@ -12,6 +12,7 @@ from latedecay.nn import engine
 from latedecay.nn.data import load_sets
 from latedecay.nn.models import build_model
 from latedecay.nn.progress import Progress, job_name
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Trainer
 
 CPU = torch.device("cpu")
@@ -57,10 +58,12 @@ def test_a_pack_logs_one_line_per_evaluation_for_all_its_runs(tiny, tmp_path, ca
     folder, data = tiny
     segment(data, folder / "epoch0", tmp_path / "main2", 2, branch_epochs=[1, 2])
     with caplog.at_level(logging.INFO, logger="latedecay"):
-        subpaths(data, [(SEED, tmp_path / "main2", 1), (SEED, tmp_path / "main2", 2)],
-                 [tmp_path / "d1", tmp_path / "d2"], 3)  # fmt: skip
-    assert heads(progress_lines(caplog)) == [f"2 runs: decay1 seed 7 .. decay2 seed 7: epoch {e} of 3 (run epoch {e})"
-                                             for e in (1, 2, 3)]  # fmt: skip
+        subpaths(
+            data, [(SEED, tmp_path / "main2", 1), (SEED, tmp_path / "main2", 2)], [tmp_path / "d1", tmp_path / "d2"], 3
+        )
+    assert heads(progress_lines(caplog)) == [
+        f"2 runs: decay1 seed 7 .. decay2 seed 7: epoch {e} of 3 (run epoch {e})" for e in (1, 2, 3)
+    ]
 
 
 def test_a_resumed_job_counts_from_its_own_start(tiny, caplog):
@@ -68,9 +71,11 @@ def test_a_resumed_job_counts_from_its_own_start(tiny, caplog):
     _, data = tiny
     sets = load_sets(data["train"], data["eval"], CPU)
     torch.manual_seed(SEED)
-    trainer = Trainer.create([engine.place(build_model("vgg_small"), CPU)], [Run(SEED, "main")], settings(), 0.05)
+    trainer = Trainer.create(
+        [engine.place(build_model("vgg_small"), CPU)], [Run(SEED, "main")], settings(), Schedule(0.05)
+    )
     history = engine.new_history()
     history["epochs"], history["train_batch_loss"] = [3, 4], [0.1, 0.1]
     with caplog.at_level(logging.INFO, logger="latedecay"):
-        engine.run(trainer, sets, 4, 5, [history])
+        engine.run(trainer, sets, range(5, 6), [history])
     assert heads(progress_lines(caplog)) == ["main seed 7: epoch 3 of 3 (run epoch 5)"]

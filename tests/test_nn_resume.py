@@ -11,14 +11,24 @@ import signal
 
 import pytest
 import torch
-from nn_jobs import (SEED, assert_state_equal, main_outputs, outputs, rerun, segment, settings,
-                     signal_when_resumable, tiny_main)  # fmt: skip
+from nn_jobs import (
+    SEED,
+    assert_state_equal,
+    main_outputs,
+    outputs,
+    rerun,
+    segment,
+    settings,
+    signal_when_resumable,
+    tiny_main,
+)
 
 from latedecay.io import load_torch
 from latedecay.nn import engine
 from latedecay.nn.interrupt import Interrupted
 from latedecay.nn.models import build_model
 from latedecay.nn.resume import Resume, job_key, load_sealed
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Single, Trainer
 
 END, STEPS = 4, 4  # the jobs here: main path 0 -> 4, 4 steps an epoch (tiny: 100 images, batches of 25)
@@ -75,10 +85,12 @@ def interrupt(tiny, folder, resume, step, sig=signal.SIGTERM):
     return epoch, at
 
 
-@pytest.mark.parametrize("sig, step", [(signal.SIGTERM, 10), (signal.SIGUSR1, 5), (signal.SIGTERM, 8)],
-                         ids=["term-epoch3-step2", "usr1-epoch2-step1", "term-epoch2-end"])  # fmt: skip
-def test_a_signal_saves_at_the_next_step_and_the_retry_writes_the_same_bytes(tiny, clean, tmp_path, caplog, sig,
-                                                                             step):  # fmt: skip
+@pytest.mark.parametrize(
+    "sig, step",
+    [(signal.SIGTERM, 10), (signal.SIGUSR1, 5), (signal.SIGTERM, 8)],
+    ids=["term-epoch3-step2", "usr1-epoch2-step1", "term-epoch2-end"],
+)
+def test_a_signal_saves_at_the_next_step_and_the_retry_writes_the_same_bytes(tiny, clean, tmp_path, caplog, sig, step):
     resume = tmp_path / "r.pt"
     epoch, at = interrupt(tiny, tmp_path / "out", resume, step, sig)
     state = load_sealed(resume)
@@ -149,8 +161,9 @@ def flip_in_state(folder, early):
 
 
 @pytest.mark.parametrize("damage", [copy_over_sibling, part_of_an_earlier_save, flip_in_part, flip_in_state])
-def test_a_damaged_resume_state_is_deleted_and_the_job_restarts_to_the_clean_bytes(tiny, clean, stopped, tmp_path,
-                                                                                   caplog, damage):  # fmt: skip
+def test_a_damaged_resume_state_is_deleted_and_the_job_restarts_to_the_clean_bytes(
+    tiny, clean, stopped, tmp_path, caplog, damage
+):
     late, early = stopped
     for path in late.glob("r.*"):
         shutil.copyfile(path, tmp_path / path.name)
@@ -178,7 +191,7 @@ def test_an_undamaged_copy_of_the_same_states_resumes(tiny, clean, stopped, tmp_
 def test_resume_state_of_another_job_is_unusable(tiny, tmp_path):
     folder, _ = tiny
     start = outputs(folder / "epoch0")["checkpoint"]
-    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
+    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), Schedule(0.05))
     key = job_key(start, {"lr": 0.05})
     Resume(tmp_path / "r.pt", key).save(trainer, 1, [engine.new_history()])
     assert Resume(tmp_path / "r.pt", key).load()[1] == 1
@@ -192,7 +205,7 @@ def test_resume_parts_hold_each_snapshot_once(tiny, tmp_path):
     """Three saves of a growing history: each part has only the new items, a load has all;
     a lost part makes the state unusable rather than silently short."""
     folder, _ = tiny
-    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), 0.05)
+    trainer = Trainer.create([build_model("vgg_small")], [Run(SEED, "main")], settings(), Schedule(0.05))
     key = job_key(outputs(folder / "epoch0")["checkpoint"], {})
     history, resume = engine.new_history(), Resume(tmp_path / "r.pt", key)
     for epoch in (1, 2, 3):
@@ -202,7 +215,10 @@ def test_resume_parts_hold_each_snapshot_once(tiny, tmp_path):
     parts = [load_torch(tmp_path / f"r.part{i}.pt") for i in (1, 2, 3)]
     assert [len(p["appended"][0]["snapshots"]) for p in parts] == [1, 2, 3]
     assert [(p["key"], p["index"], p["epochs"][0]["snapshots"]) for p in parts] == [
-        (key, 1, [1]), (key, 2, [2, 2]), (key, 3, [3, 3, 3])]  # fmt: skip
+        (key, 1, [1]),
+        (key, 2, [2, 2]),
+        (key, 3, [3, 3, 3]),
+    ]
     assert load_sealed(tmp_path / "r.pt")["histories"][0]["snapshots"] == []
     again = Resume(tmp_path / "r.pt", key)
     _, epoch, partial, (loaded,) = again.load()

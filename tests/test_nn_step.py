@@ -8,6 +8,7 @@ import torch
 
 from latedecay.nn import data, engine, trainer
 from latedecay.nn.models import build_model
+from latedecay.nn.schedule import Schedule
 from latedecay.nn.trainer import Run, Trainer
 from nn_jobs import settings
 
@@ -23,7 +24,7 @@ def synthetic(n=50):
 def make(runs, **overrides):
     torch.manual_seed(0)
     models = [engine.place(build_model("vgg_small"), torch.device("cpu")) for _ in runs]
-    return Trainer.create(models, runs, settings(**overrides), lr=0.05)
+    return Trainer.create(models, runs, settings(**overrides), Schedule(0.05))
 
 
 @pytest.fixture

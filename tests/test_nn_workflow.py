@@ -45,7 +45,13 @@ def test_tiny_run_outputs_follow_the_contract(tiny_run):
     assert [(m["start_epoch"], m["end_epoch"]) for m in main] == [(0, 0), (0, 2), (2, 4)]
     assert main[2]["epochs"] == [3, 4] and main[2]["eval"]["epoch"] == [3, 4] and len(main[2]["train_batch_loss"]) == 2
     sub = load_json(tiny_run / "results/seed7/sub/decay4/metrics.json")
-    assert (sub["path"], sub["seed"], sub["decay_epoch"], sub["epochs"], sub["device"]) == ("decay4", 7, 4, [1, 2], "cpu")
+    assert (sub["path"], sub["seed"], sub["decay_epoch"], sub["epochs"], sub["device"]) == (
+        "decay4",
+        7,
+        4,
+        [1, 2],
+        "cpu",
+    )
     assert set(sub["eval"]) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc"}
     snaps = load_torch(tiny_run / "results/seed7/sub/decay4/snapshots.pt")
     assert snaps["epochs"].tolist() == [1, 2] and snaps["params"].shape == (2, 1_250_634)
@@ -102,8 +108,12 @@ def test_one_long_segment_through_snakemake_changes_no_number(tiny_run, tmp_path
     run_snakemake("-c2", *args, *targets([2, 4], 4))
     states = load_torch(workdir / "results/seed7/main/epoch4/branches.pt")["states"]
     assert [s["epoch"] for s in states] == [2, 4]
-    for name in ("main/epoch4/checkpoint.pt", "sub/decay2/checkpoint.pt", "sub/decay2/snapshots.pt",
-                 "sub/decay4/checkpoint.pt"):  # fmt: skip
+    for name in (
+        "main/epoch4/checkpoint.pt",
+        "sub/decay2/checkpoint.pt",
+        "sub/decay2/snapshots.pt",
+        "sub/decay4/checkpoint.pt",
+    ):
         assert (workdir / "results/seed7" / name).read_bytes() == (tiny_run / "results/seed7" / name).read_bytes(), name
 
 

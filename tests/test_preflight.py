@@ -7,8 +7,16 @@ import pytest
 
 from latedecay.nn import preflight
 
-GOOD = {"torch": "2.14.1", "torch_cuda": "13.0", "driver": "580.65.06", "cuda_available": True, "cc": "/usr/bin/gcc",
-        "compile_mode": "reduce-overhead", "compiler_error": None, "compile_error": None}  # fmt: skip
+GOOD = {
+    "torch": "2.14.1",
+    "torch_cuda": "13.0",
+    "driver": "580.65.06",
+    "cuda_available": True,
+    "cc": "/usr/bin/gcc",
+    "compile_mode": "reduce-overhead",
+    "compiler_error": None,
+    "compile_error": None,
+}
 
 
 def test_a_good_machine_has_no_problems():

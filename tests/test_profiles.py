@@ -24,8 +24,13 @@ from conftest import REPO, run_snakemake
 SLURM = REPO / "profiles" / "slurm" / "profile.yaml"
 OVERLAY = REPO / "profiles" / "test-slurm" / "profile.yaml"
 DEFAULT = REPO / "profiles" / "default" / "profile.yaml"
-SITE_VARS = ("LATEDECAY_SLURM_ACCOUNT", "LATEDECAY_SLURM_PARTITION", "LATEDECAY_SLURM_GPU_PARTITION",
-             "LATEDECAY_GPU_MODEL", "LATEDECAY_SLURM_SIGNAL")  # fmt: skip
+SITE_VARS = (
+    "LATEDECAY_SLURM_ACCOUNT",
+    "LATEDECAY_SLURM_PARTITION",
+    "LATEDECAY_SLURM_GPU_PARTITION",
+    "LATEDECAY_GPU_MODEL",
+    "LATEDECAY_SLURM_SIGNAL",
+)
 TRAIN_RULES = {"train_main", "train_subpath"}  # they save a resume state on SIGTERM
 GPU_RULES = {"init_main", "train_main", "train_subpath", "landscape_chunk", "landscape_paths"}
 CPU_RULES = {"prepare_data", "landscape_pca"}  # heavy, but no GPU
@@ -68,10 +73,14 @@ def sbatch_line(profile, rule, threads=2):
     threads = int(flat(profile.get("set-threads", [])).get(rule, threads))
     job = SimpleNamespace(name=rule, threads=threads, resources=SimpleNamespace(**resources))
     job.resources.get = lambda key, default=None: resources.get(key, default)
-    params = dict(run_uuid="uuid", slurm_logfile="log", comment_str=f"rule_{rule}",
-                  account=f" -A {resources['slurm_account']}" if "slurm_account" in resources else "",
-                  partition=f" -p {resources['slurm_partition']}" if "slurm_partition" in resources else "",
-                  workdir="/wd")  # fmt: skip
+    params = dict(
+        run_uuid="uuid",
+        slurm_logfile="log",
+        comment_str=f"rule_{rule}",
+        account=f" -A {resources['slurm_account']}" if "slurm_account" in resources else "",
+        partition=f" -p {resources['slurm_partition']}" if "slurm_partition" in resources else "",
+        workdir="/wd",
+    )
     return get_submit_command(job, params) + set_gres_string(job)
 
 
@@ -88,8 +97,14 @@ def test_site_values_come_from_the_environment(monkeypatch):
     assert not any(e.startswith(("slurm_account=", "slurm_partition=")) for e in bare["default-resources"])
     assert not any(re.search(r":(gpu_model|slurm_partition)=", e) for e in bare["set-resources"])
 
-    site = parse(SLURM, monkeypatch, LATEDECAY_SLURM_ACCOUNT="proj42", LATEDECAY_SLURM_PARTITION="cpu",
-                 LATEDECAY_SLURM_GPU_PARTITION="gpu_h100", LATEDECAY_GPU_MODEL="h100")  # fmt: skip
+    site = parse(
+        SLURM,
+        monkeypatch,
+        LATEDECAY_SLURM_ACCOUNT="proj42",
+        LATEDECAY_SLURM_PARTITION="cpu",
+        LATEDECAY_SLURM_GPU_PARTITION="gpu_h100",
+        LATEDECAY_GPU_MODEL="h100",
+    )
     assert {"slurm_account=proj42", "slurm_partition=cpu"} <= set(site["default-resources"])
     rules = per_rule(site["set-resources"])
     for rule in GPU_RULES:
@@ -101,8 +116,13 @@ def test_site_values_come_from_the_environment(monkeypatch):
 
 
 def test_gpu_rules_get_gpus_and_cpu_rules_do_not(monkeypatch):
-    profile = parse(SLURM, monkeypatch, LATEDECAY_SLURM_ACCOUNT="proj42", LATEDECAY_SLURM_PARTITION="cpu",
-                    LATEDECAY_SLURM_GPU_PARTITION="gpu_h100")  # fmt: skip
+    profile = parse(
+        SLURM,
+        monkeypatch,
+        LATEDECAY_SLURM_ACCOUNT="proj42",
+        LATEDECAY_SLURM_PARTITION="cpu",
+        LATEDECAY_SLURM_GPU_PARTITION="gpu_h100",
+    )
     for rule in GPU_RULES:
         line = shlex.split(sbatch_line(profile, rule))
         assert "--gpus=1" in line and "-p" in line and line[line.index("-p") + 1] == "gpu_h100", line
@@ -165,8 +185,19 @@ def test_landscape_chunks_share_one_gpu_allocation(monkeypatch):
 
 def test_default_workflow_profile_holds_only_portable_keys(monkeypatch):
     default = parse(DEFAULT, monkeypatch)
-    forbidden = {"cores", "executor", "default-resources", "set-resources", "set-threads", "jobs",
-                 "software-deployment-method", "sdm", "groups", "group-components", "resources"}  # fmt: skip
+    forbidden = {
+        "cores",
+        "executor",
+        "default-resources",
+        "set-resources",
+        "set-threads",
+        "jobs",
+        "software-deployment-method",
+        "sdm",
+        "groups",
+        "group-components",
+        "resources",
+    }
     assert default and not forbidden & default.keys()
     # It is loaded with --profile slurm too and wins key by key: it must not redefine a
     # key of the SLURM profile or its overlay.

@@ -46,23 +46,34 @@ SITE_ENV = {  # what a user sets for their site (see profiles/slurm/profile.yaml
 }
 # Tiny preset with a 6-epoch first segment, interrupted mid-run.
 # One replicate: the seed axis is covered locally (test_e2e.py); here each job goes through sbatch.
-OVERRIDE = {"main": {"epochs": 12, "segment_epochs": 6}, "subpath": {"decay_epochs": [6, 12]},
-            "replicates": {"seeds": [7]}}  # fmt: skip
+OVERRIDE = {
+    "main": {"epochs": 12, "segment_epochs": 6},
+    "subpath": {"decay_epochs": [6, 12]},
+    "replicates": {"seeds": [7]},
+}
 TARGETS = ["figures/fig1.pdf", "results/fig1_summary.csv", "figures/fig2.pdf"]
 LIMITED_JOB = "rule_train_main_wildcards_7_6"
 RESUME_FILE = "results/.resume/seed7/main/epoch6.pt"
-EXPECTED_JOBS = Counter({  # sbatch comments of this DAG; localrules never reach SLURM
-    "rule_prepare_data": 1,
-    "rule_init_main_wildcards_7": 1,
-    "rule_train_main_wildcards_7_6": 2,  # signalled at its time limit, then retried
-    "rule_train_main_wildcards_7_12": 1,
-    "rule_train_subpath_wildcards_7_6": 1,
-    "rule_train_subpath_wildcards_7_12": 1,
-    "rule_landscape_pca": 1,
-    "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
-    "rule_landscape_paths": 1,
-})  # fmt: skip
-GPU_RULES = ("rule_init_main", "rule_train_main", "rule_train_subpath", "rule_landscape_landscape_chunk", "rule_landscape_paths")
+EXPECTED_JOBS = Counter(
+    {  # sbatch comments of this DAG; localrules never reach SLURM
+        "rule_prepare_data": 1,
+        "rule_init_main_wildcards_7": 1,
+        "rule_train_main_wildcards_7_6": 2,  # signalled at its time limit, then retried
+        "rule_train_main_wildcards_7_12": 1,
+        "rule_train_subpath_wildcards_7_6": 1,
+        "rule_train_subpath_wildcards_7_12": 1,
+        "rule_landscape_pca": 1,
+        "rule_landscape_landscape_chunk": 1,  # both chunks in one group job, one GPU
+        "rule_landscape_paths": 1,
+    }
+)
+GPU_RULES = (
+    "rule_init_main",
+    "rule_train_main",
+    "rule_train_subpath",
+    "rule_landscape_landscape_chunk",
+    "rule_landscape_paths",
+)
 TIMING_KEYS = {"images_per_s", "seconds"}  # wall-clock measurements, never equal
 
 pytestmark = [
@@ -77,8 +88,9 @@ pytestmark = [
 
 def cluster(action):
     env = {**os.environ, **CLUSTER_ENV}
-    return subprocess.run(["timeout", "-k", "10", "600", "bash", CLUSTER, action], env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    return subprocess.run(
+        ["timeout", "-k", "10", "600", "bash", CLUSTER, action], env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +113,22 @@ def workdir(path):
 
 
 def snakemake_cmd(wd, *extra):
-    return ["timeout", "-k", "30", "480", snakemake_bin(), *TARGETS, "--snakefile", REPO / "Snakefile",
-            "--directory", wd, *extra, "--configfile", REPO / "presets" / "tiny.yaml", wd / "override.yaml"]  # fmt: skip
+    return [
+        "timeout",
+        "-k",
+        "30",
+        "480",
+        snakemake_bin(),
+        *TARGETS,
+        "--snakefile",
+        REPO / "Snakefile",
+        "--directory",
+        wd,
+        *extra,
+        "--configfile",
+        REPO / "presets" / "tiny.yaml",
+        wd / "override.yaml",
+    ]
 
 
 def squeue_jobs():
@@ -141,10 +167,22 @@ def limit_when_resumable(proc, wd):
 
 def sacct_rows(run_name, since):
     out = subprocess.run(
-        ["sacct", "-X", "-P", "-n", "--name", run_name, "-S", since,
-         "-o", "JobID,Comment,State,Partition,Account,ReqTRES,Timelimit"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "sacct",
+            "-X",
+            "-P",
+            "-n",
+            "--name",
+            run_name,
+            "-S",
+            since,
+            "-o",
+            "JobID,Comment,State,Partition,Account,ReqTRES,Timelimit",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     keys = ("id", "comment", "state", "partition", "account", "tres", "timelimit")
     return [dict(zip(keys, line.split("|"))) for line in out.splitlines()]
 

@@ -116,8 +116,9 @@ def test_t_power_closed_forms_and_mde_by_simulation():
 
 def test_tost_p_and_end_change_closed_forms():
     v = np.array([0.001, -0.002, 0.0005])
-    p = max(sps.ttest_1samp(v, -0.01, alternative="greater").pvalue,
-            sps.ttest_1samp(v, 0.01, alternative="less").pvalue)  # fmt: skip
+    p = max(
+        sps.ttest_1samp(v, -0.01, alternative="greater").pvalue, sps.ttest_1samp(v, 0.01, alternative="less").pvalue
+    )
     assert stats.tost_p(v, 0.01) == pytest.approx(p, rel=1e-12)
     assert stats.tost_p([0.002, 0.002], 0.01) == 0.0 and stats.tost_p([0.02, 0.02], 0.01) == 1.0
     assert math.isnan(stats.tost_p([0.0], 0.01))

@@ -18,7 +18,14 @@ def test_snakemake_lint_is_clean():
 
 def test_snakefmt_is_clean():
     snakefmt = Path(sys.executable).with_name("snakefmt")
-    proc = subprocess.run([snakefmt, "--check", *SMK_FILES], capture_output=True, text=True)
+    proc = subprocess.run([snakefmt, "--check", *SMK_FILES], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_black_is_clean():
+    """The Python code as black writes it (pyproject.toml: line length 120)."""
+    black = Path(sys.executable).with_name("black")
+    proc = subprocess.run([black, "--check", "."], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

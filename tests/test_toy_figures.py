@@ -9,7 +9,7 @@ from conftest import REPO
 from latedecay.io import load_npz, save_npz
 from latedecay.plots import style
 from latedecay.plots import toy as figures
-from latedecay.toy import experiment, settings, summary
+from latedecay.toy import experiment, figure_data, settings, summary
 
 SMALL = {
     "linear_label_noise": {"steps": 400},
@@ -29,7 +29,7 @@ def sims(tmp_path_factory):
     toy = yaml.safe_load((REPO / "config.yaml").read_text())["toy"]
     toy["sgd"].update({"d": 12, "n": 6, "chains": 4})
     out = {}
-    for name in settings.EXPERIMENTS:
+    for name in settings.ROLES:  # every toy experiment
         toy["experiments"][name].update(SMALL[name])
         path = tmp_path_factory.mktemp("sim") / f"{name}.npz"
         save_npz(path, **experiment.run(settings.effective(toy, name)))
@@ -43,21 +43,21 @@ def assert_pdf(path, min_bytes=10_000):
 
 
 def test_fig3_pdf(tmp_path):
-    fig = figures.fig3([-1.0, 0.5], [0.15, -0.7], 2.0, 2.0, 41)
+    fig = figures.fig3(figure_data.fig3([-1.0, 0.5], [0.15, -0.7], 2.0, 2.0, 41))
     assert len([ax for ax in fig.axes if ax.get_title()]) == 6
     style.save(fig, tmp_path / "fig3.pdf")
     assert_pdf(tmp_path / "fig3.pdf")
 
 
 def test_fig4_pdf(sims, tmp_path):
-    fig = figures.fig4(sims["fig4"], 2.0)
+    fig = figures.fig4(figure_data.fig4(sims["fig4"], 2.0))
     style.save(fig, tmp_path / "fig4.pdf")
     assert_pdf(tmp_path / "fig4.pdf")
 
 
 def test_theory_pdf_and_summary_csv(sims, tmp_path):
-    fig, rows = summary.theory_outputs(sims, 2.0, 0.02, 1e-10)
-    style.save(fig, tmp_path / "toy_theory.pdf")
+    rows = summary.summary_rows(sims, 2.0, 0.02, 1e-10)
+    style.save(figures.theory(figure_data.theory(sims, 2.0, 0.02, 1e-10)), tmp_path / "toy_theory.pdf")
     assert_pdf(tmp_path / "toy_theory.pdf")
     summary.save_csv(rows, tmp_path / "summary.csv")
     with open(tmp_path / "summary.csv") as fh:
@@ -72,13 +72,15 @@ def test_theory_pdf_and_summary_csv(sims, tmp_path):
 def test_theory_checks_name_missing_simulations(sims):
     partial = {k: v for k, v in sims.items() if k != "drift"}
     with pytest.raises(KeyError, match="drift"):
-        summary.theory_outputs(partial, 2.0, 0.02, 1e-10)
+        summary.summary_rows(partial, 2.0, 0.02, 1e-10)
 
 
 def test_summary_csv_cells(tmp_path):
     row = {"check": "2 drift", "experiment": settings.DRIFT, "note": "a, b"}
-    rows = [{**row, "quantity": "phase2_steps", "value": None, "reference": float("nan")},
-            {**row, "quantity": "phase1_steps", "value": 1200, "reference": 0.1}]  # fmt: skip
+    rows = [
+        {**row, "quantity": "phase2_steps", "value": None, "reference": float("nan")},
+        {**row, "quantity": "phase1_steps", "value": 1200, "reference": 0.1},
+    ]
     summary.save_csv(rows, tmp_path / "summary.csv")
     assert (tmp_path / "summary.csv").read_text().splitlines() == [
         ",".join(summary.COLUMNS),

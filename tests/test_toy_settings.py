@@ -6,8 +6,10 @@ import pytest
 import yaml
 
 from conftest import REPO
-from latedecay import config_checks
+from latedecay.config import checks as config_checks
 from latedecay.toy import settings
+
+EXPERIMENTS = tuple(settings.ROLES)  # every toy experiment, in config order
 
 
 @pytest.fixture()
@@ -16,21 +18,20 @@ def cfg():
 
 
 def test_every_experiment_is_configured(cfg):
-    assert set(cfg["toy"]["experiments"]) == set(settings.EXPERIMENTS)
+    assert set(cfg["toy"]["experiments"]) == set(EXPERIMENTS)
 
 
 def test_schema_names_the_same_experiments():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     experiments = schema["properties"]["toy"]["properties"]["experiments"]
-    assert experiments["required"] == list(settings.EXPERIMENTS)
-    assert list(experiments["properties"]) == list(settings.EXPERIMENTS)
+    assert experiments["required"] == list(EXPERIMENTS)
+    assert list(experiments["properties"]) == list(EXPERIMENTS)
 
 
 def test_named_groups_are_experiments():
     groups = [settings.LINEAR_MIXING, settings.LATE_DECAY_CHECKS, settings.CONTRASTS, settings.THEORY_INPUTS]
-    assert all(set(g) <= set(settings.EXPERIMENTS) for g in groups)
-    assert set(settings.EXPERIMENTS) - set(settings.THEORY_INPUTS) == {settings.FIG4}
-    assert set(settings.ROLES) == set(settings.EXPERIMENTS)
+    assert all(set(g) <= set(EXPERIMENTS) for g in groups)
+    assert set(EXPERIMENTS) - set(settings.THEORY_INPUTS) == {settings.FIG4}
 
 
 def test_overrides_win_and_unused_keys_are_pruned(cfg):
@@ -48,10 +49,10 @@ def test_overrides_win_and_unused_keys_are_pruned(cfg):
 
 
 def changed_experiments(cfg, edit):
-    before = {e: settings.effective(cfg["toy"], e) for e in settings.EXPERIMENTS}
+    before = {e: settings.effective(cfg["toy"], e) for e in EXPERIMENTS}
     new = copy.deepcopy(cfg)
     edit(new["toy"])
-    return {e for e in settings.EXPERIMENTS if settings.effective(new["toy"], e) != before[e]}
+    return {e for e in EXPERIMENTS if settings.effective(new["toy"], e) != before[e]}
 
 
 def test_one_sgd_key_changes_exactly_the_experiments_that_read_it(cfg):
@@ -60,7 +61,11 @@ def test_one_sgd_key_changes_exactly_the_experiments_that_read_it(cfg):
 
     assert changed_experiments(cfg, set_sgd("sde_substeps", 8)) == {"linear_sde"}
     assert changed_experiments(cfg, set_sgd("decay_factor", 0.2)) == {"late_decay", "linear_late_decay"}
-    assert changed_experiments(cfg, set_sgd("sigma", 0.3)) == set(settings.EXPERIMENTS) - {"linear_minibatch", "minibatch", "fig4"}
+    assert changed_experiments(cfg, set_sgd("sigma", 0.3)) == set(EXPERIMENTS) - {
+        "linear_minibatch",
+        "minibatch",
+        "fig4",
+    }
     gamma = changed_experiments(cfg, lambda toy: toy.__setitem__("gamma", 3))
     assert gamma == {"drift", "late_decay", "minibatch", "n1", "fig4"}
     assert changed_experiments(cfg, lambda toy: toy["experiments"]["drift"].__setitem__("steps", 1000)) == {"drift"}

@@ -21,8 +21,12 @@ def _batch(rng, n, offset, name):
     shade = np.array([1.0, 0.6, 0.3])[None, :, None]
     pixels = colour * shade + rng.normal(0, 40, size=(n, 3, 1024))
     data = np.clip(pixels, 0, 255).astype(np.uint8).reshape(n, 3072)
-    return {"batch_label": name, "labels": labels.tolist(), "data": data,
-            "filenames": [f"tiny_{offset + i:05d}.png" for i in range(n)]}  # fmt: skip
+    return {
+        "batch_label": name,
+        "labels": labels.tolist(),
+        "data": data,
+        "filenames": [f"tiny_{offset + i:05d}.png" for i in range(n)],
+    }
 
 
 def write_tiny_cifar(root, per_batch=100, test=100, seed=0):

@@ -1,19 +1,25 @@
 import sys
 from pathlib import Path
 
-# The science package lives beside the entry scripts; rules use it for
-# config checks and for planning (segment epochs, chunk counts).
+# The science package lives beside the entry scripts; rules use it for the config checks
+# and for planning (segment epochs, packs, chunk counts, the params of each rule family).
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from latedecay import config_checks  # noqa: E402
+from latedecay.config import validate_config  # noqa: E402
+from latedecay.landscape.settings import LandscapeSettings  # noqa: E402
+from latedecay.names import run_label  # noqa: E402
+from latedecay.nn import segments  # noqa: E402
+from latedecay.nn.schedule import Schedule  # noqa: E402
+from latedecay.nn.settings import TrainSettings  # noqa: E402
 from latedecay.provenance import code_digest  # noqa: E402
 from latedecay.snakemake_fixes import fix_list_params_changes  # noqa: E402
+from latedecay.toy import settings as toy_settings  # noqa: E402
 
 # --list-changes params would list every job's last output (a Snakemake 9.27.1 bug).
 fix_list_params_changes()
 
 # Schema (defaults filled in) and cross-key checks; errors name the key and its file:line.
-config_checks.validate_config(
+validate_config(
     config,
     f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
     workflow.configfiles,
@@ -25,6 +31,23 @@ wildcard_constraints:
     epoch=r"\d+",
     decay=r"\d+",
     chunk=r"\d+",
+
+
+# ---------------------------------------------------------------- file templates
+# Each written once; rules and helpers fill them in (a field left as "{x}" stays a wildcard).
+
+DATA = {"train": "results/data/train.pt", "eval": "results/data/eval.pt"}
+MAIN_FILE = "results/seed{seed}/main/epoch{epoch}/{name}"
+SUBPATH_FILE = "results/seed{seed}/sub/decay{decay}/{name}"
+TOY_SIM = "results/toy/sim/{experiment}.npz"
+
+
+def main_file(name, seed="{seed}", epoch="{epoch}"):
+    return MAIN_FILE.format(seed=seed, epoch=epoch, name=name)
+
+
+def subpath_file(name, seed="{seed}", decay="{decay}"):
+    return SUBPATH_FILE.format(seed=seed, decay=decay, name=name)
 
 
 def get_final_outputs():
@@ -39,9 +62,19 @@ def get_final_outputs():
     ]
 
 
-# ---------------------------------------------------------------- toy helpers
+def code(script):
+    """Digest of the package code an entry script runs (latedecay.provenance)."""
+    return code_digest(str(Path(workflow.basedir) / "workflow" / "scripts"), script)
 
-from latedecay.toy import settings as toy_settings  # noqa: E402
+
+def _key_sorted(value):
+    """Nested dicts with sorted keys: params are compared by their repr."""
+    if isinstance(value, dict):
+        return {k: _key_sorted(value[k]) for k in sorted(value)}
+    return value
+
+
+# ---------------------------------------------------------------- toy
 
 
 def toy_experiment_pattern():
@@ -54,87 +87,22 @@ def toy_sim_settings(wildcards):
     return toy_settings.effective(config["toy"], wildcards.experiment)
 
 
-def toy_sim(experiment):
-    """The simulation output of one toy experiment."""
-    return f"results/toy/sim/{experiment}.npz"
-
-
 def toy_theory_sims():
     """Simulations read by the theory checks (toy_settings.THEORY_INPUTS, in config order)."""
     names = [e for e in config["toy"]["experiments"] if e in toy_settings.THEORY_INPUTS]
-    return [toy_sim(e) for e in names]
+    return [TOY_SIM.format(experiment=e) for e in names]
 
 
 def toy_fig4_sim():
     """The simulation Fig. 4 draws."""
-    return toy_sim(toy_settings.FIG4)
+    return TOY_SIM.format(experiment=toy_settings.FIG4)
 
 
-# ---------------------------------------------------------------- nn helpers
-
-from latedecay.names import run_label  # noqa: E402
-from latedecay.nn.settings import TrainSettings  # noqa: E402
+# ---------------------------------------------------------------- training: settings
 
 
 def seeds():
     return config["replicates"]["seeds"]
-
-
-from latedecay.nn import segments  # noqa: E402
-
-
-def main_segment_ends():
-    """Epochs at which main-path segments end (0 = the initial checkpoint)."""
-    return segments.segment_ends(config["main"])
-
-
-def main_outputs(name, seed_list=None):
-    """One file per seed and main-path segment, seed-major: checkpoint.pt, metrics.json, snapshots.pt or branches.pt."""
-    return [
-        f"results/seed{seed}/main/epoch{epoch}/{name}"
-        for seed in (seed_list or seeds())
-        for epoch in main_segment_ends()
-    ]
-
-
-def main_segment_start(wildcards):
-    """Checkpoint a main-path segment starts from: the previous segment end."""
-    start = segments.segment_start(config["main"], int(wildcards.epoch))
-    return f"results/seed{wildcards.seed}/main/epoch{start}/checkpoint.pt"
-
-
-def main_branch_epochs(wildcards):
-    """Epochs of a main-path segment whose states it keeps in branches.pt."""
-    return segments.branch_epochs(config["main"], int(wildcards.epoch))
-
-
-def main_runtime(wildcards, attempt):
-    """Minutes for a main-path job: 1.2 an epoch of the segment (CPU-sized), per attempt."""
-    return max(30, round(1.2 * config["main"]["segment_epochs"])) * attempt
-
-
-def main_mem_mb(wildcards, attempt):
-    """Megabytes for a main-path job, growing with its snapshots and branch states."""
-    return (
-        segments.main_job_mb(config["main"], config["train"], config["model"]["arch"])
-        * attempt
-    )
-
-
-def branches_file(seed, decay):
-    """The branches.pt holding the main path's state at a decay epoch."""
-    main, decay = config["main"], int(decay)
-    if decay > main["epochs"] or not segments.is_branch_epoch(main, decay):
-        raise ValueError(
-            f"no subpath can branch at epoch {decay}: not a multiple of main.branch_every "
-            f"({segments.branch_every(main)}) up to main.epochs ({main['epochs']}), nor main.epochs"
-        )
-    end = segments.segment_holding(main, decay)
-    return f"results/seed{seed}/main/epoch{end}/branches.pt"
-
-
-def main_runs(wildcards):
-    return [[int(wildcards.seed), run_label()]]
 
 
 def nn_train_params():
@@ -143,6 +111,14 @@ def nn_train_params():
     Neither main.epochs nor the learning rates are in here, so longer main paths only add segments.
     """
     return TrainSettings.from_config(config)
+
+
+def lr_schedule(path):
+    """The learning-rate schedule of the main path or the subpaths (nn.schedule.Schedule)."""
+    return Schedule.from_config(config, path)
+
+
+# ---------------------------------------------------------------- training: resources
 
 
 def torch_threads():
@@ -169,89 +145,117 @@ def gpu_preflight(job):
     return [f"results/.preflight/{job}.json"]
 
 
-def subpath_packs():
-    """The subpath jobs. subpath.pack = 1: [None], one wildcard job per (seed, decay epoch).
-    Else lists of (seed, decay epoch) trained in one process, packed within a seed in
-    config order, so adding a seed adds only that seed's jobs."""
-    size, decays = config["subpath"]["pack"], config["subpath"]["decay_epochs"]
-    if size == 1:
-        return [None]
+def main_runtime(wildcards, attempt):
+    """Minutes for a main-path job: 1.2 an epoch of the segment (CPU-sized), per attempt."""
+    return max(30, round(1.2 * config["main"]["segment_epochs"])) * attempt
+
+
+def main_mem_mb(wildcards, attempt):
+    """Megabytes for a main-path job, growing with its snapshots and branch states."""
+    return segments.main_job_mb(config["main"], config["train"], config["model"]["arch"]) * attempt
+
+
+def per_run(base, pack):
+    """A resource that grows with the runs in a job and with the attempt."""
+    return lambda wildcards, attempt: base * len(pack) * attempt
+
+
+# ---------------------------------------------------------------- training: main path
+
+
+def main_outputs(name, seed_list=None):
+    """One file per seed and main-path segment, seed-major: checkpoint.pt, metrics.json, snapshots.pt or branches.pt."""
     return [
-        [(seed, d) for d in decays[i : i + size]]
-        for seed in seeds()
-        for i in range(0, len(decays), size)
+        main_file(name, seed, epoch)
+        for seed in (seed_list or seeds())
+        for epoch in segments.segment_ends(config["main"])
     ]
 
 
+def main_segment_start(wildcards):
+    """Checkpoint a main-path segment starts from: the previous segment end."""
+    start = segments.segment_start(config["main"], int(wildcards.epoch))
+    return main_file("checkpoint.pt", wildcards.seed, start)
+
+
+def main_branch_epochs(wildcards):
+    """Epochs of a main-path segment whose states it keeps in branches.pt."""
+    return segments.branch_epochs(config["main"], int(wildcards.epoch))
+
+
+def main_runs(wildcards):
+    return [[int(wildcards.seed), run_label()]]
+
+
+def branches_file(seed, decay):
+    """The branches.pt holding the main path's state at a decay epoch."""
+    main, decay = config["main"], int(decay)
+    if decay > main["epochs"] or not segments.is_branch_epoch(main, decay):
+        raise ValueError(
+            f"no subpath can branch at epoch {decay}: not a multiple of main.branch_every "
+            f"({segments.branch_every(main)}) up to main.epochs ({main['epochs']}), nor main.epochs"
+        )
+    return main_file("branches.pt", seed, segments.segment_holding(main, decay))
+
+
+# ---------------------------------------------------------------- training: subpaths
+# A pack is the list of (seed, decay epoch) one subpath job trains. With subpath.pack = 1
+# it is the one pattern pack [("{seed}", "{decay}")]: one wildcard job per subpath. Else
+# packs are explicit, within a seed in config order, so adding a seed adds only its jobs.
+
+PATTERN_PACK = [("{seed}", "{decay}")]
+
+
+def subpath_packs():
+    size, decays = config["subpath"]["pack"], config["subpath"]["decay_epochs"]
+    if size == 1:
+        return [PATTERN_PACK]
+    return [[(seed, d) for d in decays[i : i + size]] for seed in seeds() for i in range(0, len(decays), size)]
+
+
 def subpath_job(pack):
-    """Rule name and file stem of a subpath job (wildcards for the single-run job)."""
-    if pack is None:
+    """Rule name and file stem of a subpath job."""
+    if pack == PATTERN_PACK:
         return "train_subpath", "seed{seed}/decay{decay}"
     (seed, first), size = pack[0], len(pack)
     return f"train_subpath_seed{seed}_pack{first}", f"seed{seed}/pack{first}x{size}"
 
 
+def _pack_runs(pack, wildcards):
+    """(seed, decay epoch) of each run of ``pack``, a pattern pack's wildcards filled in."""
+    fill = dict(wildcards.items())
+    return [(int(str(s).format(**fill)), int(str(d).format(**fill))) for s, d in pack]
+
+
 def subpath_files(pack, name):
-    """A subpath job's output files (a pattern for the single-run job)."""
-    if pack is None:
-        return f"results/seed{{seed}}/sub/decay{{decay}}/{name}"
-    return [f"results/seed{s}/sub/decay{d}/{name}" for s, d in pack]
+    return [subpath_file(name, seed, decay) for seed, decay in pack]
 
 
 def subpath_starts(pack):
     """The branches files a subpath job starts from, each once."""
-    if pack is None:
-        return lambda wildcards: branches_file(wildcards.seed, wildcards.decay)
-    return sorted({branches_file(s, d) for s, d in pack})
-
-
-def _single_subpath_runs(wildcards):
-    return [[int(wildcards.seed), run_label(wildcards.decay)]]
+    return lambda wildcards: sorted({branches_file(s, d) for s, d in _pack_runs(pack, wildcards)})
 
 
 def subpath_runs(pack):
-    if pack is None:
-        return _single_subpath_runs
-    return [[s, run_label(d)] for s, d in pack]
-
-
-def per_run(base, pack):
-    """A resource that grows with the runs in a job and with the attempt."""
-    runs = 1 if pack is None else len(pack)
-    return lambda wildcards, attempt: base * runs * attempt
+    return lambda wildcards: [[s, run_label(d)] for s, d in _pack_runs(pack, wildcards)]
 
 
 def subpath_outputs(name, seed_list=None):
     """One file per seed and subpath, seed-major (decay epochs in config order)."""
     return [
-        f"results/seed{seed}/sub/decay{decay}/{name}"
+        subpath_file(name, seed, decay)
         for seed in (seed_list or seeds())
         for decay in config["subpath"]["decay_epochs"]
     ]
 
 
-def code(script):
-    """Digest of the package code an entry script runs (latedecay.provenance)."""
-    return code_digest(str(Path(workflow.basedir) / "workflow" / "scripts"), script)
-
-
-# ---------------------------------------------------------------- landscape helpers
-
-
-def _key_sorted(value):
-    """Nested dicts with sorted keys: params are compared by their repr."""
-    if isinstance(value, dict):
-        return {k: _key_sorted(value[k]) for k in sorted(value)}
-    return value
+# ---------------------------------------------------------------- landscape
 
 
 def landscape_subpaths():
     """Decay epochs of the subpaths in the landscape PCA and Fig. 2 (landscape.subpaths)."""
     chosen = config["landscape"]["subpaths"]
     return sorted(config["subpath"]["decay_epochs"] if chosen == "all" else chosen)
-
-
-from latedecay.landscape.settings import EvalSpec  # noqa: E402
 
 
 def landscape_seed():
@@ -265,17 +269,7 @@ def landscape_main_snapshots():
 
 
 def landscape_subpath_snapshots():
-    return [
-        f"results/seed{landscape_seed()}/sub/decay{decay}/snapshots.pt"
-        for decay in landscape_subpaths()
-    ]
-
-
-def landscape_chunk_files():
-    return expand(
-        "results/landscape/chunks/chunk{chunk}.npz",
-        chunk=range(config["landscape"]["chunks"]),
-    )
+    return [subpath_file("snapshots.pt", landscape_seed(), decay) for decay in landscape_subpaths()]
 
 
 def landscape_grid_params():
@@ -283,22 +277,17 @@ def landscape_grid_params():
     return _key_sorted(config["landscape"]["grid"])
 
 
-def landscape_eval_params():
-    """How a chunk evaluates its points (landscape.evaluate.EvalSpec), key-sorted."""
-    return EvalSpec.params_from_config(config["landscape"])
+def landscape_settings():
+    """What the chunk and paths jobs read (landscape.settings.LandscapeSettings), key-sorted."""
+    return LandscapeSettings.from_config(config)
 
 
 def landscape_image_params():
-    """The image subsets of the train and test surfaces."""
-    land = config["landscape"]
-    return {
-        "seed": land["image_seed"],
-        "test": land["test_images"],
-        "train": land["train_images"],
-    }
+    """The image subsets of the train and test surfaces (for Fig. 2's caption)."""
+    return landscape_settings()["images"]
 
 
-# ---------------------------------------------------------------- fig1 helpers
+# ---------------------------------------------------------------- fig1
 
 
 def fig1_labels():

@@ -40,8 +40,8 @@ rule prepare_data:
     input:
         CIFAR_FILES,
     output:
-        train="results/data/train.pt",
-        eval="results/data/eval.pt",
+        train=DATA["train"],
+        eval=DATA["eval"],
         check="results/data/cifar_check.json",
     log:
         "logs/prepare_data/prepare_data.log",

@@ -39,8 +39,8 @@ rule fig1:
     input:
         main=main_outputs("metrics.json"),
         sub=subpath_outputs("metrics.json"),
-        csv="results/fig1_summary.csv",
-        verdict="results/fig1_verdict.json",
+        csv=rules.fig1_summary.output.csv,
+        verdict=rules.fig1_summary.output.verdict,
     output:
         pdf=report(
             "figures/fig1.pdf",

@@ -1,8 +1,8 @@
 # Fig. 2: PCA of the snapshots, the loss on a grid of the PCA surface in chunk jobs,
 # every snapshot's true loss beside the surface's loss at its coordinates (paths), the
-# merged grid, the paths table, their summary and the figure. Neither the PCA rule's nor
-# the paths rule's params hold grid settings, so a new grid reruns only the chunks, the
-# merge and the figure.
+# merged grid, the paths table, their summary and the figure. The chunk and paths jobs
+# read one settings object (params.landscape); the grid stays out of it and out of the PCA
+# rule's params, so a new grid reruns only the chunks, the merge and the figure.
 
 
 rule landscape_pca:
@@ -34,10 +34,10 @@ rule landscape_pca:
 
 rule landscape_chunk:
     input:
-        pca="results/landscape/pca.pt",
-        projection="results/landscape/projection.npz",
-        train="results/data/train.pt",
-        eval="results/data/eval.pt",
+        pca=rules.landscape_pca.output.pca,
+        projection=rules.landscape_pca.output.projection,
+        train=DATA["train"],
+        eval=DATA["eval"],
         preflight=gpu_preflight("landscape_chunk/chunk{chunk}"),
     output:
         chunk=temp("results/landscape/chunks/chunk{chunk}.npz"),
@@ -53,15 +53,9 @@ rule landscape_chunk:
         runtime=lambda wc, attempt: 60 * attempt,
         gpu=gpu_jobs(),
     params:
-        arch=config["model"]["arch"],
-        loss=config["model"]["loss"],
-        surface=config["landscape"]["surface"],
+        landscape=landscape_settings(),
         grid=landscape_grid_params(),
         chunks=config["landscape"]["chunks"],
-        evaluation=landscape_eval_params(),
-        images=landscape_image_params(),
-        device=config["train"]["device"],
-        threads=config["train"]["threads"],
         code=code("landscape_chunk.py"),
     script:
         "../scripts/landscape_chunk.py"
@@ -71,10 +65,10 @@ rule landscape_paths:
     input:
         main=landscape_main_snapshots(),
         sub=landscape_subpath_snapshots(),
-        pca="results/landscape/pca.pt",
-        projection="results/landscape/projection.npz",
-        train="results/data/train.pt",
-        eval="results/data/eval.pt",
+        pca=rules.landscape_pca.output.pca,
+        projection=rules.landscape_pca.output.projection,
+        train=DATA["train"],
+        eval=DATA["eval"],
         preflight=gpu_preflight("landscape_paths/landscape_paths"),
     output:
         paths="results/landscape/paths.npz",
@@ -90,13 +84,7 @@ rule landscape_paths:
         runtime=lambda wc, attempt: 120 * attempt,
         gpu=gpu_jobs(),
     params:
-        arch=config["model"]["arch"],
-        loss=config["model"]["loss"],
-        surface=config["landscape"]["surface"],
-        evaluation=landscape_eval_params(),
-        images=landscape_image_params(),
-        device=config["train"]["device"],
-        threads=config["train"]["threads"],
+        landscape=landscape_settings(),
         code=code("landscape_paths.py"),
     script:
         "../scripts/landscape_paths.py"
@@ -104,9 +92,12 @@ rule landscape_paths:
 
 rule landscape_merge:
     input:
-        chunks=landscape_chunk_files(),
-        projection="results/landscape/projection.npz",
-        paths="results/landscape/paths.npz",
+        chunks=expand(
+            rules.landscape_chunk.output.chunk,
+            chunk=range(config["landscape"]["chunks"]),
+        ),
+        projection=rules.landscape_pca.output.projection,
+        paths=rules.landscape_paths.output.paths,
     output:
         grid="results/landscape/grid.npz",
         paths="results/landscape/paths.csv",
@@ -129,9 +120,9 @@ rule landscape_merge:
 
 rule fig2:
     input:
-        grid="results/landscape/grid.npz",
-        projection="results/landscape/projection.npz",
-        paths="results/landscape/paths.csv",
+        grid=rules.landscape_merge.output.grid,
+        projection=rules.landscape_pca.output.projection,
+        paths=rules.landscape_merge.output.paths,
     output:
         pdf=report(
             "figures/fig2.pdf",

@@ -4,7 +4,7 @@
 
 rule toy_simulate:
     output:
-        npz="results/toy/sim/{experiment}.npz",
+        npz=TOY_SIM,
     log:
         "logs/toy_simulate/{experiment}.log",
     benchmark:

@@ -8,16 +8,14 @@
 
 rule init_main:
     input:
-        train="results/data/train.pt",
-        eval="results/data/eval.pt",
+        train=DATA["train"],
+        eval=DATA["eval"],
         preflight=gpu_preflight("init_main/seed{seed}"),
     output:
-        checkpoint=ensure(
-            "results/seed{seed}/main/epoch0/checkpoint.pt", non_empty=True
-        ),
-        metrics="results/seed{seed}/main/epoch0/metrics.json",
-        snapshots="results/seed{seed}/main/epoch0/snapshots.pt",
-        branches="results/seed{seed}/main/epoch0/branches.pt",
+        checkpoint=ensure(main_file("checkpoint.pt", epoch=0), non_empty=True),
+        metrics=main_file("metrics.json", epoch=0),
+        snapshots=main_file("snapshots.pt", epoch=0),
+        branches=main_file("branches.pt", epoch=0),
     log:
         "logs/init_main/seed{seed}.log",
     conda:
@@ -37,16 +35,14 @@ rule init_main:
 rule train_main:
     input:
         start=main_segment_start,
-        train="results/data/train.pt",
-        eval="results/data/eval.pt",
+        train=DATA["train"],
+        eval=DATA["eval"],
         preflight=gpu_preflight("train_main/seed{seed}/epoch{epoch}"),
     output:
-        checkpoint=ensure(
-            "results/seed{seed}/main/epoch{epoch}/checkpoint.pt", non_empty=True
-        ),
-        metrics="results/seed{seed}/main/epoch{epoch}/metrics.json",
-        snapshots="results/seed{seed}/main/epoch{epoch}/snapshots.pt",
-        branches="results/seed{seed}/main/epoch{epoch}/branches.pt",
+        checkpoint=ensure(main_file("checkpoint.pt"), non_empty=True),
+        metrics=main_file("metrics.json"),
+        snapshots=main_file("snapshots.pt"),
+        branches=main_file("branches.pt"),
     log:
         "logs/train_main/seed{seed}/epoch{epoch}.log",
     benchmark:
@@ -64,7 +60,7 @@ rule train_main:
         gpu=gpu_jobs(),
     params:
         train=nn_train_params(),
-        lr=config["main"]["lr"],
+        schedule=lr_schedule("main"),
         runs=main_runs,
         end_epoch="{epoch}",
         reset_momentum=False,
@@ -83,8 +79,8 @@ for pack in subpath_packs():
             name
         input:
             start=subpath_starts(pack),
-            train="results/data/train.pt",
-            eval="results/data/eval.pt",
+            train=DATA["train"],
+            eval=DATA["eval"],
             preflight=gpu_preflight(f"train_subpath/{stem}"),
         output:
             checkpoint=subpath_files(pack, "checkpoint.pt"),
@@ -103,7 +99,7 @@ for pack in subpath_packs():
             gpu=gpu_jobs(),
         params:
             train=nn_train_params(),
-            lr=config["subpath"]["lr"],
+            schedule=lr_schedule("subpath"),
             runs=subpath_runs(pack),
             end_epoch=config["subpath"]["epochs"],
             reset_momentum=config["subpath"]["reset_momentum"],

@@ -2,12 +2,11 @@
 
 from latedecay.io import script_logging
 from latedecay.nn import job
-from latedecay.nn.device import setup
+from latedecay.nn.device import for_training
 from latedecay.nn.settings import TrainSettings
 
 with script_logging(snakemake.log[0]):
     settings = TrainSettings.from_params(snakemake.params.train)
-    device = setup(settings.device, settings.threads or snakemake.threads, settings.precision, settings.compile_cache,
-                   settings.deterministic)
+    device = for_training(settings, snakemake.threads)
     data = {"train": snakemake.input.train, "eval": snakemake.input.eval}
     job.init_main(data, settings, int(snakemake.wildcards.seed), dict(snakemake.output), device)

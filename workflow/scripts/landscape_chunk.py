@@ -1,21 +1,9 @@
 """Rule landscape_chunk: losses and accuracies at one chunk of the landscape grid."""
 
 from latedecay.io import script_logging
-from latedecay.landscape.jobs import run_chunk
+from latedecay.landscape.jobs import run_chunk, start
 
-with script_logging(snakemake.log[0]) as log:
-    p = snakemake.params
-    run_chunk(
-        inputs=snakemake.input,
-        out=snakemake.output.chunk,
-        arch=p.arch,
-        loss=p.loss,
-        surface=p.surface,
-        grid=p.grid,
-        chunks=p.chunks,
-        chunk=int(snakemake.wildcards.chunk),
-        evaluation=p.evaluation,
-        images=p.images,
-        device=p.device,
-        threads=p.threads or snakemake.threads,
-    )
+with script_logging(snakemake.log[0]):
+    p, chunk = snakemake.params, int(snakemake.wildcards.chunk)
+    settings, device = start(p.landscape, snakemake.threads)
+    run_chunk(snakemake.input, snakemake.output.chunk, settings, device, p.grid, p.chunks, chunk)

@@ -12,16 +12,15 @@ with script_logging(snakemake.log[0]) as log:
     grid = load_npz(snakemake.input.grid)
     projection = load_npz(snakemake.input.projection)
     paths = pd.read_csv(snakemake.input.paths)
-    with style.context():
-        fig = make_figure(
-            grid,
-            projection,
-            paths,
-            color_scale=p.color_scale,
-            levels=p.levels,
-            loss=p.loss,
-            color_quantile=p.color_quantile,
-            quantile_power=p.quantile_power,
-        )
+    fig = make_figure(
+        grid,
+        projection,
+        paths,
+        color_scale=p.color_scale,
+        levels=p.levels,
+        loss=p.loss,
+        color_quantile=p.color_quantile,
+        quantile_power=p.quantile_power,
+    )
     style.save(fig, snakemake.output.pdf)
     log.info("wrote %s", snakemake.output.pdf)

@@ -2,9 +2,10 @@
 Generalization Benefits of Late Learning Rate Decay".
 
 Subpackages: ``toy`` (toy-model theory), ``nn`` (CIFAR-10 training), ``landscape``
-(PCA loss landscapes), ``plots`` (figures, and the Fig. 1 statistics beside Fig. 1).
-Modules: ``names`` (run labels, metric names), ``stats`` (intervals, exact tests,
-trends), ``io`` (atomic writes, checked reads), ``config_checks`` / ``config_schema`` /
-``config_files`` (the config's validation), ``provenance`` (package code as a rule
-dependency).
+(PCA loss landscapes), ``config`` (the config's validation), ``plots`` (drawing only,
+on top of everything else). Modules: ``metrics`` (the metrics.json contract),
+``fig1_runs``, ``fig1_table`` and ``verdict`` (Fig. 1's tables and verdict), ``stats``
+(intervals, exact tests, trends), ``names`` (run labels, metric names), ``fields``
+(settings dataclasses read from the config), ``io`` (atomic writes, checked reads),
+``provenance`` (package code as a rule dependency).
 """

@@ -28,9 +28,8 @@ def rebuild_hint(path):
 
 
 def _temp_pattern(path):
-    """Names of atomic_path's temporary files for ``path``: .NAME.<8 characters>.tmp
-    (8 hex digits; earlier versions used mkstemp's [a-z0-9_] names)."""
-    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    """Names of atomic_path's temporary files for ``path``: .NAME.<8 hex digits>.tmp."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp")
 
 
 def remove_stale_temps(path):
@@ -88,8 +87,9 @@ def atomic_path(path):
         full = _disk_full(err)
         if full is not None:
             raise OSError(
-                full.errno, f"no space left on device writing {path} ({os.strerror(full.errno)}): "
-                f"free space in {path.parent} and rerun"
+                full.errno,
+                f"no space left on device writing {path} ({os.strerror(full.errno)}): "
+                f"free space in {path.parent} and rerun",
             ) from err
         raise
 

@@ -58,21 +58,21 @@ def _conforms(value, hint):
     return isinstance(value, (int, float) if hint is float else hint)
 
 
-def _require(ok, where, message):
+def _expect(ok, where, message):
     if not ok:
         raise MetricsError(f"{where}: {message}")
 
 
 def _typed(cls, data, where, prefix=""):
     """``cls`` built from a JSON object whose keys are exactly its fields, each of its type."""
-    _require(isinstance(data, dict), where, f"'{prefix or 'file'}' is not a JSON object")
+    _expect(isinstance(data, dict), where, f"'{prefix or 'file'}' is not a JSON object")
     names = [f.name for f in fields(cls)]
     missing, unknown = [n for n in names if n not in data], sorted(set(data) - set(names))
-    _require(not missing, where, f"missing field(s) {', '.join(prefix + n for n in missing)}")
-    _require(not unknown, where, f"unknown field(s) {', '.join(prefix + n for n in unknown)}")
+    _expect(not missing, where, f"missing field(s) {', '.join(prefix + n for n in missing)}")
+    _expect(not unknown, where, f"unknown field(s) {', '.join(prefix + n for n in unknown)}")
     for f in fields(cls):
         if f.type is not Evals:
-            _require(_conforms(data[f.name], f.type), where, f"'{prefix}{f.name}' is not of type {f.type}")
+            _expect(_conforms(data[f.name], f.type), where, f"'{prefix}{f.name}' is not of type {f.type}")
     return data
 
 
@@ -90,15 +90,15 @@ def check(m, where):
         decay = decay_of(m.path)
     except ValueError as err:
         raise MetricsError(f"{where}: {err}") from None
-    _require(m.decay_epoch == decay, where, f"'decay_epoch' is {m.decay_epoch!r}, its run {m.path!r} says {decay}")
+    _expect(m.decay_epoch == decay, where, f"'decay_epoch' is {m.decay_epoch!r}, its run {m.path!r} says {decay}")
     start, end = m.start_epoch, m.end_epoch
-    _require(m.epochs == list(range(start + 1, end + 1)), where, f"'epochs' is not {start + 1}..{end}")
-    _require(len(m.train_batch_loss) == len(m.epochs), where, "'train_batch_loss' and 'epochs' differ in length")
+    _expect(m.epochs == list(range(start + 1, end + 1)), where, f"'epochs' is not {start + 1}..{end}")
+    _expect(len(m.train_batch_loss) == len(m.epochs), where, "'train_batch_loss' and 'epochs' differ in length")
     ev = m.eval.epoch
     for name in EVAL_METRICS:
-        _require(len(getattr(m.eval, name)) == len(ev), where, f"'eval.{name}' and 'eval.epoch' differ in length")
-    _require(all(a < b for a, b in zip(ev, ev[1:])), where, "'eval.epoch' is not increasing")
-    _require(all(start <= e <= end for e in ev), where, f"'eval.epoch' outside {start}..{end}")
+        _expect(len(getattr(m.eval, name)) == len(ev), where, f"'eval.{name}' and 'eval.epoch' differ in length")
+    _expect(all(a < b for a, b in zip(ev, ev[1:])), where, "'eval.epoch' is not increasing")
+    _expect(all(start <= e <= end for e in ev), where, f"'eval.epoch' outside {start}..{end}")
 
 
 def require_finite(m, where):
@@ -107,7 +107,7 @@ def require_finite(m, where):
     series += [(f"eval.{name}", m.eval.epoch, getattr(m.eval, name)) for name in EVAL_METRICS]
     for name, epochs, values in series:
         for epoch, value in zip(epochs, values):
-            _require(math.isfinite(value), where, f"{m.run}: '{name}' is {value} at epoch {epoch}")
+            _expect(math.isfinite(value), where, f"{m.run}: '{name}' is {value} at epoch {epoch}")
 
 
 def save(m, path):

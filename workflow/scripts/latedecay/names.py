@@ -14,7 +14,7 @@ EVAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
 def run_label(decay_epoch=None):
-    """"main" for the main path, "decay<E>" for the subpath branching at epoch E."""
+    """ "main" for the main path, "decay<E>" for the subpath branching at epoch E."""
     return MAIN if decay_epoch is None else f"decay{int(decay_epoch)}"
 
 

@@ -69,9 +69,7 @@ def spearman_test(x, y, n_resamples=PERMUTATIONS, seed=0):
     def rho(ranks, axis=-1):
         return stats.pearsonr(rx, ranks, axis=axis).statistic
 
-    res = stats.permutation_test(
-        (ry,), rho, permutation_type="pairings", n_resamples=n_resamples, rng=seed
-    )
+    res = stats.permutation_test((ry,), rho, permutation_type="pairings", n_resamples=n_resamples, rng=seed)
     exact = math.factorial(n) <= n_resamples
     return RankTest(float(res.statistic), float(res.pvalue), exact, n)
 

@@ -251,8 +251,10 @@ def verdict(runs, table, margins):
     out["ci95_reason"] = None if n_seeds >= 2 else f"intervals over seeds need >= 2 seeds, got {n_seeds}"
     usable, truncated = usable_decays(rows) if len(rows) else ([], [])
     out.update(gain_decay_epochs=usable, gain_main_truncated=truncated, **margins)
-    effects = {p.suffix: _endpoint_keys(out, p, rows, runs.seeds, runs.decay_epochs, truncated, margins[p.margin_key])
-               for p in ENDPOINTS}  # fmt: skip
+    effects = {
+        p.suffix: _endpoint_keys(out, p, rows, runs.seeds, runs.decay_epochs, truncated, margins[p.margin_key])
+        for p in ENDPOINTS
+    }
     out.update(spearman_n=len(decays), spearman_p_method=_p_method(len(decays)))
     window = (runs.decay_epochs[0], runs.decay_epochs[-1]) if runs.decay_epochs else (0, 0)
     out["main_window"] = list(window)
@@ -261,8 +263,10 @@ def verdict(runs, table, margins):
         out[f"main_change{p.suffix}"], out[f"main_change{p.suffix}_ci95"] = change, ci
     out["regime"], out["regime_reason"] = regime(out["main_change_ci95"], margins[LOSS.margin_key])
     out["plateau"] = out["regime"] == "flat"
-    regime_text = (f"main path {out['regime']} (main_change {out['main_change']:+.2e} over epochs "
-                   f"{window[0]}-{window[1]}, {_fmt_ci(out['main_change_ci95'])})")  # fmt: skip
+    regime_text = (
+        f"main path {out['regime']} (main_change {out['main_change']:+.2e} over epochs "
+        f"{window[0]}-{window[1]}, {_fmt_ci(out['main_change_ci95'])})"
+    )
     gain_window = (usable[0], usable[-1]) if usable else None
     out["verdict"] = sentence(effects, gain_window, regime_text, margins)
     out["verdict_rule"] = rule(margins)

@@ -6,8 +6,9 @@ evaluated together with torch.func.functional_call under vmap (G = ``points_per_
 G = 1 skips vmap, which is faster on CPUs where grouped convolutions are slow. Data stay on
 the device as uint8 and are normalized per batch. Eval mode throughout (no dropout). The
 network runs with the exact rewrites of nn.fast_eval: max-pool before ReLU, convolutions on
-2x2 maps as one matrix product and pooling as elementwise maxima. The normalized inputs are computed once per evaluate() call when they fit in
-CACHE_INPUT_BYTES, and shared by all its grid points.
+2x2 maps as one matrix product and pooling as elementwise maxima. The normalized inputs are
+computed once per evaluate() call when they fit in CACHE_INPUT_BYTES, and shared by all its
+grid points.
 
 BatchNorm statistics at a grid point (``bn_stats``):
 - "recompute": running statistics recomputed from scratch by one pass over the training
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from ..names import EVAL_METRICS
 from ..nn.fast_eval import for_evaluation, unroll_bias, unroll_weight
 from ..nn.data import normalize
 from ..nn.losses import per_sample_loss
@@ -32,8 +34,7 @@ CACHE_INPUT_BYTES = 1 << 30  # 55,000 CIFAR images in float32 take 676 MB
 # points_per_pass "auto": vmap over weights pays where the device is under-filled by one
 # network (GPUs); on CPUs grouped convolutions are slower than one point at a time.
 AUTO_POINTS_PER_PASS = {"cpu": 1, "cuda": 8}
-PRECISIONS = {"float32": torch.float32, "tf32": torch.float32, "bfloat16": torch.bfloat16,
-              "float64": torch.float64}  # fmt: skip
+PRECISIONS = {"float32": torch.float32, "tf32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
 
 def batchnorms(model):
@@ -168,13 +169,14 @@ class GridEvaluator:
         lie off the PCA surface), in the evaluator's precision."""
         if weights.shape[1] != self.mean.numel():
             raise ValueError(f"weights have {weights.shape[1]} parameters, the model {self.mean.numel()}")
-        return self._evaluate(len(weights), lambda rows: self._split(weights[rows].to(self.device, self.dtype)),
-                              train, test)  # fmt: skip
+        return self._evaluate(
+            len(weights), lambda rows: self._split(weights[rows].to(self.device, self.dtype)), train, test
+        )
 
     def _evaluate(self, n, params_of, train, test):
         """Metrics of ``n`` points, ``points_per_pass`` at a time; ``params_of(rows)`` gives the
         stacked parameter dict of the points in the slice ``rows``."""
-        out = {k: np.zeros(n) for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+        out = {k: np.zeros(n) for k in EVAL_METRICS}
         step = self.spec.points_per_pass
         inputs = {"train": (self._batches(train[0]), train[1]), "test": (self._batches(test[0]), test[1])}
         for start in range(0, n, step):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+from ..names import EVAL_METRICS
 
 
 def chunk_points(n_points, chunks, chunk):
@@ -22,7 +22,7 @@ def merge_chunks(parts, shape, names=None):
     names = names or [f"chunk {i}" for i in range(len(parts))]
     n = int(np.prod(shape))
     owner = np.full(n, -1)
-    out = {m: np.full(n, np.nan) for m in METRICS}
+    out = {m: np.full(n, np.nan) for m in EVAL_METRICS}
     for i, part in enumerate(parts):
         idx = np.asarray(part["index"], np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
@@ -33,7 +33,7 @@ def merge_chunks(parts, shape, names=None):
         if clash.size:
             raise RuntimeError(f"{names[i]}: grid point {clash[0]} also in {names[owner[clash[0]]]}")
         owner[idx] = i
-        for m in METRICS:
+        for m in EVAL_METRICS:
             out[m][idx] = part[m]
     if (owner < 0).any():
         raise RuntimeError(f"grid points missing from every chunk, e.g. {np.flatnonzero(owner < 0)[:5]}")

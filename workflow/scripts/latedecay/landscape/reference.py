@@ -10,6 +10,7 @@ import torch
 from torch.nn.utils import vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
+from ..names import EVAL_METRICS
 from ..nn.data import normalize
 from ..nn.losses import per_sample_loss
 from .evaluate import batchnorms
@@ -57,9 +58,18 @@ def evaluate_point(model, theta, train, test, loss_name, bn_stats="recompute", b
     return out
 
 
-def evaluate_grid(model, mean, basis, coefs, train, test, loss_name, bn_stats="recompute", batch_size=128):
-    """Dict of arrays [P] like GridEvaluator.evaluate, one point at a time."""
+def evaluate_grid(model, mean, basis, coefs, sets, loss_name, bn_stats="recompute", batch_size=128):
+    """Dict of arrays [P] like GridEvaluator.evaluate, one point at a time; ``sets`` = (train, test)."""
     mean, basis = torch.as_tensor(mean), torch.as_tensor(basis)
-    rows = [evaluate_point(model, mean + torch.as_tensor(c, dtype=basis.dtype) @ basis[: len(c)], train, test, loss_name,
-                           bn_stats, batch_size) for c in np.asarray(coefs, np.float64)]  # fmt: skip
-    return dict(zip(("train_loss", "train_acc", "test_loss", "test_acc"), map(np.array, zip(*rows))))
+    rows = [
+        evaluate_point(
+            model,
+            mean + torch.as_tensor(c, dtype=basis.dtype) @ basis[: len(c)],
+            *sets,
+            loss_name,
+            bn_stats,
+            batch_size,
+        )
+        for c in np.asarray(coefs, np.float64)
+    ]
+    return dict(zip(EVAL_METRICS, map(np.array, zip(*rows))))

@@ -1,5 +1,5 @@
 """Which snapshot epochs enter the landscape PCA: from the files (snapshots.load_trajectories)
-or planned from the config (config_checks). Pure Python, so planning imports no torch."""
+or planned from the config (config.checks). Pure Python, so planning imports no torch."""
 
 
 def keep_indices(n, stride, forced=()):

@@ -13,7 +13,7 @@ from .selection import select
 @dataclass
 class Trajectories:
     params: torch.Tensor  # float32 [N, D], rows grouped by path, epochs increasing
-    paths: list  # [N] run label of each row (names.run_label): "main" or "decay<decay epoch>"
+    runs: list  # [N] run label of each row (names.run_label): "main" or "decay<decay epoch>"
     epochs: np.ndarray  # int64 [N], global epoch (subpaths: decay epoch + epochs after it)
 
 
@@ -56,10 +56,10 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
     main = _main_rows(main_files)
     subs = dict(_sub_rows(path) for path in sub_files)
     chosen = select(list(main), {d: list(series) for d, series in subs.items()}, stride, main_start)
-    paths, epochs, rows = [], [], []
+    runs, epochs, rows = [], [], []
     for decay, kept in chosen:
         series = main if decay is None else subs[decay]
-        paths += [run_label(decay)] * len(kept)
+        runs += [run_label(decay)] * len(kept)
         epochs += kept
         rows += [series[epoch] for epoch in kept]
     widths = {len(r) for r in rows}
@@ -67,7 +67,7 @@ def load_trajectories(main_files, sub_files, stride=1, main_start=0):
         raise RuntimeError(f"snapshot files disagree on the parameter count: {sorted(widths)}")
     if not rows:
         raise RuntimeError("no snapshots to analyse: check landscape.main_start and the snapshot files")
-    return Trajectories(torch.stack(rows), paths, np.array(epochs, dtype=np.int64))
+    return Trajectories(torch.stack(rows), runs, np.array(epochs, dtype=np.int64))
 
 
 def select_snapshots(main_files, sub_files, labels, epochs):
@@ -81,8 +81,9 @@ def select_snapshots(main_files, sub_files, labels, epochs):
     for label, epoch in zip(labels, np.asarray(epochs).tolist()):
         row = series.get(str(label), {}).get(int(epoch))
         if row is None:
-            raise RuntimeError(f"no snapshot of {label} at epoch {epoch} in the snapshot files "
-                               "(the PCA was made from other files)")  # fmt: skip
+            raise RuntimeError(
+                f"no snapshot of {label} at epoch {epoch} in the snapshot files (the PCA was made from other files)"
+            )
         picked.append(row)
     if not picked:
         raise RuntimeError("no snapshots selected")

@@ -21,8 +21,15 @@ def state_record(trainer, k, epoch):
     single-model SGD state, one format whatever the layout the run was trained in."""
     model, optimizer = trainer.single_state(k)
     run = trainer.runs[k]
-    return {"model": _leaves(model, _cpu), "optimizer": _leaves(optimizer, _cpu), "rng_scheme": RNG_SCHEME, "epoch": epoch,
-            "path": run.label, "seed": run.seed, "decay_epoch": decay_of(run.label)}  # fmt: skip
+    return {
+        "model": _leaves(model, _cpu),
+        "optimizer": _leaves(optimizer, _cpu),
+        "rng_scheme": RNG_SCHEME,
+        "epoch": epoch,
+        "path": run.label,
+        "seed": run.seed,
+        "decay_epoch": decay_of(run.label),
+    }
 
 
 def _leaves(value, fn):
@@ -78,6 +85,8 @@ def load_branches(paths, wanted):
             found[ckpt.get("seed"), ckpt["epoch"]] = (ckpt, path)
     missing = [w for w in wanted if w not in found]
     if missing:
-        raise RuntimeError(f"{', '.join(map(str, dict.fromkeys(paths)))}: no main-path state at (seed, epoch) "
-                           f"{missing} (they hold {sorted(found)}); {rebuild_hint(paths[0])}")  # fmt: skip
+        raise RuntimeError(
+            f"{', '.join(map(str, dict.fromkeys(paths)))}: no main-path state at (seed, epoch) "
+            f"{missing} (they hold {sorted(found)}); {rebuild_hint(paths[0])}"
+        )
     return [found[w] for w in wanted]

@@ -16,17 +16,21 @@ from pathlib import Path
 import torch
 
 # The x86 bf16 units, fastest first, with the ONEDNN_MAX_CPU_ISA caps that still allow each.
-_AMX_CAPS = ("AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16",
-             "AVX10_2_512_AMX_2")  # fmt: skip
+_AMX_CAPS = ("AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512_AMX_2")
 BF16_UNITS = {
     "amx_bf16": _AMX_CAPS,
     "avx512_bf16": ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX10_2_512", *_AMX_CAPS),
 }
-UNIT_NAMES = {"amx_bf16": "AMX (amx_bf16)", None: "no bf16 unit (emulated)",
-              "unknown": "an unknown unit (no x86 /proc/cpuinfo flags)"}  # fmt: skip
-EMULATED = ("train.precision is bf16, but this CPU has no bf16 unit (no amx_bf16 or avx512_bf16 flag, or "
-            "ONEDNN_MAX_CPU_ISA excludes it): bf16 is emulated, and emulated bf16 trained at about half the speed "
-            "of fp32 where measured (README, 'bf16 on CPU'). Consider train.precision: fp32.")  # fmt: skip
+UNIT_NAMES = {
+    "amx_bf16": "AMX (amx_bf16)",
+    None: "no bf16 unit (emulated)",
+    "unknown": "an unknown unit (no x86 /proc/cpuinfo flags)",
+}
+EMULATED = (
+    "train.precision is bf16, but this CPU has no bf16 unit (no amx_bf16 or avx512_bf16 flag, or "
+    "ONEDNN_MAX_CPU_ISA excludes it): bf16 is emulated, and emulated bf16 trained at about half the speed "
+    "of fp32 where measured (README, 'bf16 on CPU'). Consider train.precision: fp32."
+)
 
 
 def cpuinfo(path="/proc/cpuinfo"):

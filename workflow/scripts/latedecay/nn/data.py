@@ -7,7 +7,7 @@ import torch
 
 from ..io import load_torch, rebuild_hint
 
-# PAPER.md: the authors' CIFAR-10 channel statistics.
+# The authors' CIFAR-10 channel statistics (their code: github.com/yinuoren/landscape).
 MEAN = (0.491, 0.482, 0.447)
 STD = (0.247, 0.243, 0.262)
 

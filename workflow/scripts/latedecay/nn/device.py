@@ -30,11 +30,24 @@ def setup(device, threads, precision="fp32", compile_cache=None, deterministic=T
         raise RuntimeError("train.device is 'cuda' but torch sees no CUDA device")
     if device == "cuda":
         use_gpu(deterministic)
-    log.info("device %s, %d CPU threads, precision %s, torch %s", device, torch.get_num_threads(), precision,
-             torch.__version__)  # fmt: skip
+    log.info(
+        "device %s, %d CPU threads, precision %s, torch %s",
+        device,
+        torch.get_num_threads(),
+        precision,
+        torch.__version__,
+    )
     if device == "cpu":
         log_cpu_isa(precision)
     return torch.device(device)
+
+
+def for_training(settings, threads):
+    """``setup`` for a training job's TrainSettings; ``threads``: the job's cores, used when
+    train.threads is null."""
+    return setup(
+        settings.device, settings.threads or threads, settings.precision, settings.compile_cache, settings.deterministic
+    )
 
 
 def use_gpu(deterministic):
@@ -49,8 +62,13 @@ def use_gpu(deterministic):
     torch.backends.cudnn.benchmark = not deterministic
     torch.backends.cudnn.deterministic = deterministic
     torch.use_deterministic_algorithms(deterministic)
-    log.info("GPU %d of %d (%s), deterministic %s", index, torch.cuda.device_count(), torch.cuda.get_device_name(index),
-             deterministic)  # fmt: skip
+    log.info(
+        "GPU %d of %d (%s), deterministic %s",
+        index,
+        torch.cuda.device_count(),
+        torch.cuda.get_device_name(index),
+        deterministic,
+    )
 
 
 def log_cpu_isa(precision):

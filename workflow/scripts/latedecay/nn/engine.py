@@ -41,8 +41,16 @@ def place(model, device):
 
 
 def new_history():
-    return {"epochs": [], "train_batch_loss": [], "snapshot_epochs": [], "snapshots": [], "branches": [],
-            "eval": {k: [] for k in ("epoch", *EVAL_METRICS)}, "train_images": 0, "train_seconds": 0.0}  # fmt: skip
+    return {
+        "epochs": [],
+        "train_batch_loss": [],
+        "snapshot_epochs": [],
+        "snapshots": [],
+        "branches": [],
+        "eval": {k: [] for k in ("epoch", *EVAL_METRICS)},
+        "train_images": 0,
+        "train_seconds": 0.0,
+    }
 
 
 def record_eval(history, trainer, k, sets, epoch):
@@ -92,8 +100,7 @@ def _log_line(history, run, epoch):
     ev, test = history["eval"], ""
     if ev["epoch"][-1:] == [epoch]:  # evaluated at this epoch
         test = f" eval train {ev['train_loss'][-1]:.4f} test {ev['test_loss'][-1]:.4f} acc {ev['test_acc'][-1]:.4f}"
-    log.info("%s seed %d epoch %d batch loss %.5f%s", run.label, run.seed, epoch, history["train_batch_loss"][-1],
-             test)  # fmt: skip
+    log.info("%s seed %d epoch %d batch loss %.5f%s", run.label, run.seed, epoch, history["train_batch_loss"][-1], test)
 
 
 def _images_per_s(histories):
@@ -120,12 +127,12 @@ def _interrupted(stop, epoch, step):
     return Interrupted(message)
 
 
-def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branch_epochs=(), partial=None,
-        stop=None):  # fmt: skip
-    """Train epochs start_epoch+1 .. end_epoch of the trainer's K runs, recording into
-    ``histories`` (one per run, possibly from a resume state) in place, with each run's
-    checkpoint at ``branch_epochs`` in its history's "branches". ``partial`` (a
-    trainer.Partial of epoch start_epoch+1) continues an epoch a resume state stopped in.
+def run(trainer, sets, epochs, histories, save_state=None, branch_epochs=(), partial=None, stop=None):
+    """Train the ``epochs`` (a range of run epochs) of the trainer's K runs, each at its
+    schedule's rate, recording into ``histories`` (one per run, possibly from a resume
+    state) in place, with each run's checkpoint at ``branch_epochs`` in its history's
+    "branches". ``partial`` (a trainer.Partial of the range's first epoch) continues an
+    epoch a resume state stopped in.
 
     ``save_state(epoch, partial)`` writes the resume state at multiples of
     train.resume_every and, once ``stop()`` (nn.interrupt) turns true, at the next step
@@ -135,20 +142,22 @@ def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branc
     s, train = trainer.settings, sets[0]
     device = train.labels.device
     images = (len(train.labels) // s.batch_size) * s.batch_size
+    start_epoch, end_epoch = epochs.start - 1, epochs.stop - 1
     job_start = start_epoch - len(histories[0]["epochs"])  # a resumed history holds the job's earlier epochs
     progress = Progress(job_name(trainer.runs), job_start, end_epoch, start_epoch)
-    pending, epochs = [], []  # device losses not yet read, and their epochs
+    pending, done = [], []  # device losses not yet read, and their epochs
     clock = time.perf_counter()
-    for epoch in range(start_epoch + 1, end_epoch + 1):
+    for epoch in epochs:
+        trainer.set_lr(trainer.schedule.lr_at(epoch))
         losses = trainer.train_epoch(train, epoch, partial, stop)
         partial = None
         if isinstance(losses, Partial):  # stopped mid-epoch: keep what the finished epochs gave
             _sync(device)
-            _add_losses(trainer, histories, pending, epochs, images, time.perf_counter() - clock)
+            _add_losses(trainer, histories, pending, done, images, time.perf_counter() - clock)
             save_state(epoch - 1, losses)
             raise _interrupted(stop, epoch, losses.step)
         pending.append(losses)
-        epochs.append(epoch)
+        done.append(epoch)
         recorded = epoch % s.eval_every == 0 or epoch % s.snapshot_every == 0
         branch = epoch in branch_epochs
         stopping = stop is not None and stop() and epoch < end_epoch
@@ -156,7 +165,7 @@ def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branc
         if not (recorded or branch or resume or epoch == end_epoch):
             continue
         _sync(device)
-        _add_losses(trainer, histories, pending, epochs, images, time.perf_counter() - clock)
+        _add_losses(trainer, histories, pending, done, images, time.perf_counter() - clock)
         for k, history in enumerate(histories):
             record(history, trainer, k, sets, epoch)
             if branch:
@@ -165,7 +174,7 @@ def run(trainer, sets, start_epoch, end_epoch, histories, save_state=None, branc
                 _log_line(history, trainer.runs[k], epoch)
         if epoch % s.eval_every == 0 or epoch == end_epoch:
             progress.log(epoch, _images_per_s(histories))
-        pending, epochs = [], []
+        pending, done = [], []
         if resume:
             save_state(epoch, None)
         if stopping:
@@ -179,8 +188,13 @@ def snapshots_record(history, run, num_params):
         params = torch.stack(history["snapshots"])
     else:
         params = torch.zeros((0, num_params), dtype=torch.float32)
-    return {"epochs": torch.tensor(history["snapshot_epochs"], dtype=torch.int64), "params": params,
-            "path": run.label, "seed": run.seed, "decay_epoch": decay_of(run.label)}  # fmt: skip
+    return {
+        "epochs": torch.tensor(history["snapshot_epochs"], dtype=torch.int64),
+        "params": params,
+        "path": run.label,
+        "seed": run.seed,
+        "decay_epoch": decay_of(run.label),
+    }
 
 
 def metrics_record(history, run, start_epoch, end_epoch, device, lr, settings):

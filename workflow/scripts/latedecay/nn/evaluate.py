@@ -13,8 +13,9 @@ EVAL_BATCH = {"cpu": 1000, "cuda": 10000}
 
 
 @torch.no_grad()
-def evaluate(model, split, loss_name, augment_generator=None, batch=None, forward=None,
-             autocast=contextlib.nullcontext):  # fmt: skip
+def evaluate(
+    model, split, loss_name, augment_generator=None, batch=None, forward=None, autocast=contextlib.nullcontext
+):
     """(mean loss, accuracy) as 0-d device tensors; no host sync.
 
     ``augment_generator`` reproduces the authors' crop/flip at evaluation (data.eval_augment);

@@ -60,9 +60,14 @@ class Conv2x2(nn.Module):
 
 def _qualifies(conv, shape):
     return (
-        tuple(shape[-2:]) == (2, 2) and conv.kernel_size == (3, 3) and conv.padding == (1, 1)
-        and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1 and conv.bias is not None
-    )  # fmt: skip
+        tuple(shape[-2:]) == (2, 2)
+        and conv.kernel_size == (3, 3)
+        and conv.padding == (1, 1)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.bias is not None
+    )
 
 
 def convs_on_2x2(model, image_shape=(3, 32, 32)):
@@ -118,8 +123,14 @@ def for_evaluation(model, image_shape=(3, 32, 32)):
 
 def _is_2x2_pool(pool):
     pair = nn.modules.utils._pair
-    return (pair(pool.kernel_size) == (2, 2) and pair(pool.stride) == (2, 2) and pair(pool.padding) == (0, 0)
-            and pair(pool.dilation) == (1, 1) and not pool.ceil_mode and not pool.return_indices)  # fmt: skip
+    return (
+        pair(pool.kernel_size) == (2, 2)
+        and pair(pool.stride) == (2, 2)
+        and pair(pool.padding) == (0, 0)
+        and pair(pool.dilation) == (1, 1)
+        and not pool.ceil_mode
+        and not pool.return_indices
+    )
 
 
 class EvaluationCopy:

@@ -44,9 +44,3 @@ def acquire(count, folder=None, wait_s=1.0):
             log.warning("all %d GPUs are held by other jobs (locks in %s); waiting for one", count, folder)
             waited = True
         time.sleep(wait_s)
-
-
-def release_all():
-    """Give back this process's devices (tests; a job's exit does it for good)."""
-    while _held:
-        _held.pop().close()

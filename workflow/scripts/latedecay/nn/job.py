@@ -5,7 +5,7 @@ Outputs per run: checkpoint, metrics and snapshots; a main-path job adds branche
 states at its branch epochs, nn.segments), which the subpaths start from."""
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -18,6 +18,7 @@ from .data import load_sets
 from .interrupt import stop_requests
 from .models import build_model, num_params
 from .resume import Resume, job_key
+from .schedule import Schedule
 from .trainer import Partial, Run, Trainer
 
 log = logging.getLogger("latedecay.nn.job")
@@ -30,10 +31,41 @@ def paths(item):
     return [item] if isinstance(item, str) else list(item)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one training job trains: its runs (one "main", or K subpaths), their learning
+    rate schedule, the files they start from, the run epoch it ends at, its resume state,
+    whether subpaths start with zero momentum, and the epochs whose states a main-path
+    segment keeps (branches.pt)."""
+
+    runs: list
+    schedule: Schedule
+    starts: list
+    end_epoch: int
+    resume_file: str
+    reset_momentum: bool = True
+    branch_epochs: frozenset = frozenset()
+
+    @classmethod
+    def from_params(cls, params, starts):
+        """The plan of a train_main or train_subpath* job from its params and its start input."""
+        return cls(
+            [Run(int(seed), label) for seed, label in params.runs],
+            Schedule.from_params(params.schedule),
+            paths(starts),
+            int(params.end_epoch),
+            params.resume_file,
+            params.reset_momentum,
+            frozenset(params.branch_epochs),
+        )
+
+
 def _write_outputs(out, trainer, k, history, start, end, device):
     run = trainer.runs[k]
     save_torch(engine.snapshots_record(history, run, trainer.flat_params(k).numel()), out["snapshots"])
-    metrics.save(engine.metrics_record(history, run, start, end, device, trainer.lr, trainer.settings), out["metrics"])
+    metrics.save(
+        engine.metrics_record(history, run, start, end, device, trainer.schedule.lr, trainer.settings), out["metrics"]
+    )
     if BRANCHES in out:
         save_branches(out[BRANCHES], history["branches"])
     save_checkpoint(out["checkpoint"], trainer, k, end)  # last: marks success
@@ -44,7 +76,7 @@ def init_main(data, settings, seed, out, device):
     sets = load_sets(data["train"], data["eval"], device)
     torch.manual_seed(seed)
     model = engine.place(build_model(settings.arch), device)
-    trainer = Trainer.create([model], [Run(seed, MAIN)], settings, lr=0.0)  # each segment sets its lr
+    trainer = Trainer.create([model], [Run(seed, MAIN)], settings, Schedule(0.0))  # each segment sets its lr
     history = engine.new_history()
     engine.record(history, trainer, 0, sets, 0)
     history["branches"].append(state_record(trainer, 0, 0))  # epoch 0 is a branch epoch
@@ -52,37 +84,40 @@ def init_main(data, settings, seed, out, device):
     _write_outputs(out, trainer, 0, history, 0, 0, device)
 
 
-def train_job(data, settings, runs, lr, starts, end_epoch, outs, device, resume_file, key_params,
-              reset_momentum=True, branch_epochs=()):  # fmt: skip
-    """Train one main-path segment (one run "main", from the previous segment's checkpoint,
-    keeping its states at ``branch_epochs``) or K subpaths (from the main path's branch
-    states at their decay epochs, in the branches files ``starts``; epochs counted after
-    the decay), resuming from ``resume_file`` when it belongs to this job; delete it on success.
-    SIGTERM or SIGUSR1 saves the resume state at the next step and raises Interrupted."""
+def train_job(data, settings, plan, outs, device, key_params):
+    """Train the ``plan``: one main-path segment (one run "main", from the previous
+    segment's checkpoint, keeping its states at the branch epochs) or K subpaths (from the
+    main path's branch states at their decay epochs, in the branches files of
+    ``plan.starts``; epochs counted after the decay), resuming from the plan's resume file
+    when it belongs to this job (``key_params``); delete it on success. SIGTERM or SIGUSR1
+    saves the resume state at the next step and raises Interrupted."""
     with stop_requests() as stop:  # from the start: a signal during the set-up stops after one step
         sets = load_sets(data["train"], data["eval"], device)
-        trainer, start = _trainer(settings, runs, lr, starts, end_epoch, device, reset_momentum)
-        resume = Resume(resume_file, job_key(starts, key_params))
-        histories, first, partial = _resume(resume, trainer, [engine.new_history() for _ in runs], start)
+        trainer, start = _trainer(settings, plan, device)
+        resume = Resume(plan.resume_file, job_key(plan.starts, key_params))
+        histories, first, partial = _resume(resume, trainer, [engine.new_history() for _ in plan.runs], start)
 
         def save_state(epoch, partial):
             resume.save(trainer, epoch, histories, partial and asdict(partial))
 
+        epochs = range(first + 1, plan.end_epoch + 1)
         try:
-            engine.run(trainer, sets, first, end_epoch, histories, save_state, set(branch_epochs), partial, stop)
+            engine.run(trainer, sets, epochs, histories, save_state, plan.branch_epochs, partial, stop)
             if not trainer.all_finite():
-                raise engine.TrainingDiverged(f"non-finite weights after epoch {end_epoch} (lr {lr:g}); no outputs "
-                                              "written")  # fmt: skip
+                raise engine.TrainingDiverged(
+                    f"non-finite weights after epoch {plan.end_epoch} (lr {trainer.lr:g}); no outputs written"
+                )
         except engine.TrainingDiverged:
             resume.clear()  # nothing of a diverged run is kept
             raise
         for k, out in enumerate(outs):
-            _write_outputs(out, trainer, k, histories[k], start, end_epoch, device)
+            _write_outputs(out, trainer, k, histories[k], start, plan.end_epoch, device)
         resume.clear()
 
 
-def _trainer(settings, runs, lr, starts, end_epoch, device, reset_momentum):
+def _trainer(settings, plan, device):
     """(trainer, start epoch) of the job: its models from the start checkpoint or branch states."""
+    runs, starts = plan.runs, plan.starts
     main = runs[0].label == MAIN
     if main and len(runs) != 1 or not main and any(r.label == MAIN for r in runs):
         raise ValueError("a main-path segment trains one run, and never with subpaths")
@@ -92,10 +127,10 @@ def _trainer(settings, runs, lr, starts, end_epoch, device, reset_momentum):
         origins = load_branches(starts, [(r.seed, decay_of(r.label)) for r in runs])
     start = origins[0][0]["epoch"] if main else 0
     for (ckpt, path), run in zip(origins, runs, strict=True):
-        _check_start(ckpt, path, run, start, end_epoch)
+        _check_start(ckpt, path, run, start, plan.end_epoch)
     models = [_model_from(ckpt, path, settings.arch, device) for ckpt, path in origins]
-    trainer = Trainer.create(models, runs, settings, lr)
-    if main or not reset_momentum:
+    trainer = Trainer.create(models, runs, settings, plan.schedule)
+    if main or not plan.reset_momentum:
         trainer.load_momentum([ckpt["optimizer"] for ckpt, _ in origins])
     return trainer, start
 

@@ -16,4 +16,3 @@ def per_sample_loss(name, logits, labels):
 def correct(logits, labels):
     """Number of correct top-1 predictions, as a tensor (no host sync)."""
     return (logits.argmax(dim=-1) == labels).sum()
-

@@ -45,8 +45,10 @@ class MaskedDropout(nn.Module):
         if not self.training or self.p == 0:
             return x
         if self.mask.shape != x.shape:
-            raise RuntimeError(f"dropout mask of shape {tuple(self.mask.shape)} for input {tuple(x.shape)}: "
-                               "train through latedecay.nn.trainer, which sets the masks")  # fmt: skip
+            raise RuntimeError(
+                f"dropout mask of shape {tuple(self.mask.shape)} for input {tuple(x.shape)}: "
+                "train through latedecay.nn.trainer, which sets the masks"
+            )
         return x * self.mask
 
 
@@ -62,10 +64,14 @@ class VGG(nn.Module):
 
 def vgg_small(dropout=0.5):
     classifier = nn.Sequential(
-        nn.Linear(256, 128), nn.ReLU(inplace=True), MaskedDropout(dropout, 128),
-        nn.Linear(128, 128), nn.ReLU(inplace=True), MaskedDropout(dropout, 128),
+        nn.Linear(256, 128),
+        nn.ReLU(inplace=True),
+        MaskedDropout(dropout, 128),
+        nn.Linear(128, 128),
+        nn.ReLU(inplace=True),
+        MaskedDropout(dropout, 128),
         nn.Linear(128, NUM_CLASSES),
-    )  # fmt: skip
+    )
     model = VGG(_features(VGG_SMALL_LAYERS, batch_norm=False), classifier)
     # The authors' init: Kaiming-normal convs (fan_out, ReLU), N(0, 0.01^2) linears, zero biases.
     for module in model.modules():

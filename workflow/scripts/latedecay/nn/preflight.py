@@ -21,7 +21,7 @@ MIN_DRIVER = {13: 580, 12: 525, 11: 450}
 CU128 = "install torch's CUDA 12.8 build instead (README, 'CUDA builds': the cu128 recipe)"
 NO_COMPILE = "or set train.compile: off (eager: slower, same checkpoints format)"
 
-_PROBE = '#include <Python.h>\nint latedecay_probe(void) { return Py_IsInitialized(); }\n'
+_PROBE = "#include <Python.h>\nint latedecay_probe(void) { return Py_IsInitialized(); }\n"
 
 
 def driver_version():
@@ -33,8 +33,9 @@ def driver_version():
                 return word
     smi = shutil.which("nvidia-smi")
     if smi:
-        out = subprocess.run([smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=30)  # fmt: skip
+        out = subprocess.run(
+            [smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+        )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.split()[0]
     return None
@@ -92,9 +93,16 @@ def facts(compile_mode):
 
     cc = find_compiler()
     needs_compile = compile_mode != "off"
-    gathered = {"torch": torch.__version__, "torch_cuda": torch.version.cuda, "driver": driver_version(),
-                "cuda_available": torch.cuda.is_available(), "cc": cc, "compile_mode": compile_mode,
-                "compiler_error": compiler_check(cc) if needs_compile else None, "compile_error": None}  # fmt: skip
+    gathered = {
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "driver": driver_version(),
+        "cuda_available": torch.cuda.is_available(),
+        "cc": cc,
+        "compile_mode": compile_mode,
+        "compiler_error": compiler_check(cc) if needs_compile else None,
+        "compile_error": None,
+    }
     if gathered["cuda_available"]:
         gathered["device_name"] = torch.cuda.get_device_name(0)
         if needs_compile and gathered["compiler_error"] is None:
@@ -110,23 +118,33 @@ def problems(f):
     """Messages, each naming its fix, for the facts ``f``; empty when a GPU job can run."""
     found = []
     if f["torch_cuda"] is None:
-        return [f"torch {f['torch']} is a CPU-only build: install the CUDA one (requirements.txt), "
-                "or set train.device: cpu"]  # fmt: skip
+        return [
+            f"torch {f['torch']} is a CPU-only build: install the CUDA one (requirements.txt), "
+            "or set train.device: cpu"
+        ]
     need = MIN_DRIVER.get(_major(f["torch_cuda"]))
     if f["driver"] is None:
         found.append("no NVIDIA driver found (/proc/driver/nvidia/version, nvidia-smi): run on a machine with a GPU")
     elif need and _major(f["driver"]) < need:
-        found.append(f"NVIDIA driver {f['driver']} is older than torch's CUDA {f['torch_cuda']} needs (>= {need}): "
-                     f"update the driver, or {CU128}")  # fmt: skip
+        found.append(
+            f"NVIDIA driver {f['driver']} is older than torch's CUDA {f['torch_cuda']} needs (>= {need}): "
+            f"update the driver, or {CU128}"
+        )
     elif not f["cuda_available"]:
-        found.append(f"torch sees no CUDA device (driver {f['driver']}): check CUDA_VISIBLE_DEVICES and the "
-                     f"driver, or {CU128}")  # fmt: skip
+        found.append(
+            f"torch sees no CUDA device (driver {f['driver']}): check CUDA_VISIBLE_DEVICES and the "
+            f"driver, or {CU128}"
+        )
     if f["compiler_error"]:
-        found.append(f"train.compile: {f['compile_mode']} needs a C compiler and Python headers for Triton: "
-                     f"{f['compiler_error']}. Install gcc and python3-dev, or point CC at a compiler, {NO_COMPILE}")  # fmt: skip
+        found.append(
+            f"train.compile: {f['compile_mode']} needs a C compiler and Python headers for Triton: "
+            f"{f['compiler_error']}. Install gcc and python3-dev, or point CC at a compiler, {NO_COMPILE}"
+        )
     if f["compile_error"]:
-        found.append(f"a tiny torch.compile (mode {f['compile_mode']}) failed on this machine: {f['compile_error']}. "
-                     f"Fix the toolchain above, {NO_COMPILE}")  # fmt: skip
+        found.append(
+            f"a tiny torch.compile (mode {f['compile_mode']}) failed on this machine: {f['compile_error']}. "
+            f"Fix the toolchain above, {NO_COMPILE}"
+        )
     return found
 
 

@@ -30,8 +30,10 @@ class Progress:
     def line(self, epoch, images_per_s):
         per_epoch = (self.clock() - self.began) / (epoch - self.first)
         left = datetime.timedelta(seconds=round(per_epoch * (self.end - epoch)))
-        return (f"{self.name}: epoch {epoch - self.start} of {self.end - self.start} (run epoch {epoch}), "
-                f"{per_epoch:.2f} s/epoch, {images_per_s:.0f} img/s, {left} left")  # fmt: skip
+        return (
+            f"{self.name}: epoch {epoch - self.start} of {self.end - self.start} (run epoch {epoch}), "
+            f"{per_epoch:.2f} s/epoch, {images_per_s:.0f} img/s, {left} left"
+        )
 
     def log(self, epoch, images_per_s):
         log.info("%s", self.line(epoch, images_per_s))

@@ -86,8 +86,10 @@ def _lengths(histories):
 
 def _epochs(history, start):
     """Epochs of the APPENDED items of ``history`` from positions ``start`` on."""
-    return {"snapshots": history["snapshot_epochs"][start["snapshots"]:],
-            "branches": [b["epoch"] for b in history["branches"][start["branches"]:]]}  # fmt: skip
+    return {
+        "snapshots": history["snapshot_epochs"][start["snapshots"] :],
+        "branches": [b["epoch"] for b in history["branches"][start["branches"] :]],
+    }
 
 
 class Resume:
@@ -110,15 +112,24 @@ class Resume:
         saved = self.saved or [dict.fromkeys(APPENDED, 0) for _ in histories]
         index, part = len(self.parts) + 1, self._part(len(self.parts) + 1)
         epochs = [_epochs(h, n) for h, n in zip(histories, saved)]
-        new = [{name: h[name][n[name]:] for name in APPENDED} for h, n in zip(histories, saved)]
+        new = [{name: h[name][n[name] :] for name in APPENDED} for h, n in zip(histories, saved)]
         body = _serialized({"key": self.key, "index": index, "epochs": epochs, "appended": new})
         with atomic_path(part) as tmp:  # hashed in memory: the part is not read back
             tmp.write_bytes(body)
         record = {"name": part.name, "index": index, "epochs": epochs, "sha256": hashlib.sha256(body).hexdigest()}
         self.parts, self.saved = [*self.parts, record], _lengths(histories)
         rest = [{**h, **{name: [] for name in APPENDED}} for h in histories]  # one new list each
-        save_sealed({"key": self.key, "trainer": trainer.state_dict(), "epoch": epoch, "partial": partial,
-                     "histories": rest, "parts": self.parts}, self.path)  # fmt: skip
+        save_sealed(
+            {
+                "key": self.key,
+                "trainer": trainer.state_dict(),
+                "epoch": epoch,
+                "partial": partial,
+                "histories": rest,
+                "parts": self.parts,
+            },
+            self.path,
+        )
 
     def load(self):
         """(trainer state, epoch, partial, histories) of this job's resume state, or None
@@ -129,8 +140,11 @@ class Resume:
         try:
             return self._load()
         except Unusable as why:
-            log.warning("resume state %s is unusable: %s. Deleted it and its parts; the job starts from its "
-                        "beginning.", self.path, why)  # fmt: skip
+            log.warning(
+                "resume state %s is unusable: %s. Deleted it and its parts; the job starts from its beginning.",
+                self.path,
+                why,
+            )
             self.clear()
             return None
 
@@ -159,8 +173,10 @@ class Resume:
         part = _torch_load(io.BytesIO(data), path)
         found = {k: part.get(k) for k in ("key", "index", "epochs")} if isinstance(part, dict) else {}
         if found != {"key": self.key, "index": record["index"], "epochs": record["epochs"]}:
-            raise Unusable(f"its part {path} records index {found.get('index')}, epochs {found.get('epochs')} "
-                           f"instead of index {record['index']}, epochs {record['epochs']}")  # fmt: skip
+            raise Unusable(
+                f"its part {path} records index {found.get('index')}, epochs {found.get('epochs')} "
+                f"instead of index {record['index']}, epochs {record['epochs']}"
+            )
         return part["appended"]
 
     def clear(self):

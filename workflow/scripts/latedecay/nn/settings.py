@@ -2,15 +2,14 @@
 
 ``from_config`` is what common.smk passes to the training rules as ``params.train`` (a
 key-sorted dict: Snakemake compares params by their repr); ``from_params`` turns it back
-into ``TrainSettings`` in the job. The dataclass fields are the one list of these keys;
-each field's metadata names the config section it is read from.
+into ``TrainSettings`` in the job (latedecay.fields). The dataclass fields are the one
+list of these keys.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
-
-def _from(section):
-    return field(metadata={"section": section})
+from .. import fields
+from ..fields import from_config as _from
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,13 @@ class TrainSettings:
     compile: str = _from("train")
     precision: str = _from("train")
     compile_cache: str = _from("train")
-    # last, with a default: settings written before the key existed still load
-    deterministic: bool = field(default=True, metadata={"section": "train"})
+    deterministic: bool = _from("train")
 
     @classmethod
     def from_config(cls, config):
         """The rules' ``params.train`` dict, key-sorted."""
-        return {f.name: config[f.metadata["section"]][f.name] for f in sorted(fields(cls), key=lambda f: f.name)}
+        return fields.params(cls, config)
 
     @classmethod
     def from_params(cls, params):
-        return cls(**params)
+        return fields.build(cls, params)

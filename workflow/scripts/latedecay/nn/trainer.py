@@ -87,15 +87,17 @@ class Trainer:
     pass and hold the weights."""
 
     @staticmethod
-    def create(models, runs, settings, lr):
-        """A trainer for ``models`` (placed on their device, one per run)."""
+    def create(models, runs, settings, schedule):
+        """A trainer for ``models`` (placed on their device, one per run), their learning
+        rate by ``schedule`` (nn.schedule.Schedule, shared by the K runs)."""
         if len(models) != len(runs) or not runs:
             raise ValueError(f"{len(models)} models for {len(runs)} runs")
         layout = Single if len(models) == 1 else Stacked
-        return layout(models, runs, settings, lr)
+        return layout(models, runs, settings, schedule)
 
-    def __init__(self, models, runs, settings, lr):
-        self.runs, self.settings, self.lr, self.size = list(runs), settings, float(lr), len(runs)
+    def __init__(self, models, runs, settings, schedule):
+        self.runs, self.settings, self.schedule, self.size = list(runs), settings, schedule, len(runs)
+        self.lr = float(schedule.lr)
         named = [(n, m) for n, m in models[0].named_modules() if isinstance(m, MaskedDropout) and m.p > 0]
         self.dropout_names = [n for n, _ in named]
         self.dropouts = [(m.p, m.features) for _, m in named]
@@ -110,6 +112,12 @@ class Trainer:
         s = self.settings
         fused = fused_sgd(self.device) or None
         return torch.optim.SGD(params, lr=self.lr, momentum=s.momentum, weight_decay=s.weight_decay, fused=fused)
+
+    def set_lr(self, lr):
+        """The rate of the steps to come; the engine sets it at each epoch from the schedule."""
+        self.lr = float(lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
 
     def _loss_function(self, template):
         """loss(params, buffers, x, y) of one model: the forward pass (autocast), the loss in
@@ -201,10 +209,10 @@ class Trainer:
 class Single(Trainer):
     """One model, called as a module (the fast path on CPUs)."""
 
-    def __init__(self, models, runs, settings, lr):
+    def __init__(self, models, runs, settings, schedule):
         self.module = models[0]
         self.dtype = next(self.module.parameters()).dtype
-        super().__init__(models, runs, settings, lr)
+        super().__init__(models, runs, settings, schedule)
         self._mask_modules = [self.module.get_submodule(n) for n in self.dropout_names]
         self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
         # Eager: a plain module call, the fastest on CPUs. Compiled: the functional loss,
@@ -254,14 +262,14 @@ class Single(Trainer):
 class Stacked(Trainer):
     """K models as stacked tensors, the forward pass vmapped over them (GPUs)."""
 
-    def __init__(self, models, runs, settings, lr):
+    def __init__(self, models, runs, settings, schedule):
         self.template = models[0]
         params, buffers = stack_module_state(models)
         self.params = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
         masks = {f"{n}.mask" for n, m in self.template.named_modules() if isinstance(m, MaskedDropout)}
         self.buffers = {n: b for n, b in buffers.items() if n not in masks}
         self.dtype = next(iter(self.params.values())).dtype
-        super().__init__(models, runs, settings, lr)
+        super().__init__(models, runs, settings, schedule)
         self._mask_keys = [f"{n}.mask" for n in self.dropout_names]
         self._scratch = None
         self._loss_template = numerics.vmap_template(self.template, settings.precision)
@@ -296,8 +304,11 @@ class Stacked(Trainer):
         return torch.cat([p[k].detach().reshape(-1) for p in self.params.values()])
 
     def state_dict(self):
-        return {"params": {n: p.detach() for n, p in self.params.items()}, "buffers": self.buffers,
-                "momentum": self.momentum()}  # fmt: skip
+        return {
+            "params": {n: p.detach() for n, p in self.params.items()},
+            "buffers": self.buffers,
+            "momentum": self.momentum(),
+        }
 
     def load_state_dict(self, state):
         with torch.no_grad():

@@ -123,25 +123,45 @@ def plot_main(ax_loss, ax_acc, runs, smooth):
     ax_loss.plot(raw.index, raw.to_numpy(), color=TRAIN, alpha=0.25, lw=0.6)
     curves = main_curves(runs, smooth)
     sns.lineplot(
-        data=curves, x="epoch", y="loss", hue="curve", style="curve", ax=ax_loss, errorbar=seed_band(runs),
-        palette=[TRAIN, TRAIN, TEST], dashes=["", (4, 2), ""],
-    )  # fmt: skip
+        data=curves,
+        x="epoch",
+        y="loss",
+        hue="curve",
+        style="curve",
+        ax=ax_loss,
+        errorbar=seed_band(runs),
+        palette=[TRAIN, TRAIN, TEST],
+        dashes=["", (4, 2), ""],
+    )
     ax_loss.set_yscale("log")
     decays = list(runs.decay_epochs)
     # Mark the branch points of the subpaths on the epoch axis.
     ax_loss.plot(
-        decays, np.zeros(len(decays)), "^", color="0.3", ms=4, clip_on=False,
-        transform=ax_loss.get_xaxis_transform(), label="decay epochs (subpaths)",
-    )  # fmt: skip
+        decays,
+        np.zeros(len(decays)),
+        "^",
+        color="0.3",
+        ms=4,
+        clip_on=False,
+        transform=ax_loss.get_xaxis_transform(),
+        label="decay epochs (subpaths)",
+    )
     ax_loss.legend(frameon=True, framealpha=0.85, loc="upper right", fontsize="small", title=None)
     ax_loss.tick_params(labelbottom=False)
     ax_loss.set_xlabel("")
     acc = runs.main_eval.melt(["seed", "epoch"], ["train_acc", "test_acc"], var_name="set", value_name="accuracy")
     acc["set"] = acc["set"].str.removesuffix("_acc")
     sns.lineplot(
-        data=acc, x="epoch", y="accuracy", hue="set", style="set", ax=ax_acc, errorbar=seed_band(runs),
-        palette=[TRAIN, TEST], dashes=[(4, 2), ""],
-    )  # fmt: skip
+        data=acc,
+        x="epoch",
+        y="accuracy",
+        hue="set",
+        style="set",
+        ax=ax_acc,
+        errorbar=seed_band(runs),
+        palette=[TRAIN, TEST],
+        dashes=[(4, 2), ""],
+    )
     ax_acc.set_xlabel("epoch")
     ax_acc.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax_acc.legend(frameon=False, ncols=2, title=None)
@@ -177,8 +197,16 @@ def plot_final(ax, table, verdict, k):
         ax.plot(rows[column], rows["decay_epoch"], ".", color=color, alpha=0.35, ms=3)
         mean = pooled.loc["mean", column]
         ends = [pooled.loc[mark, column].reindex(mean.index) for mark in ("ci95_low", "ci95_high")]
-        ax.errorbar(mean, mean.index, xerr=np.abs(np.vstack(ends) - mean.to_numpy()), color=color, marker="o",
-                    ms=3, capsize=2, label=label)  # fmt: skip
+        ax.errorbar(
+            mean,
+            mean.index,
+            xerr=np.abs(np.vstack(ends) - mean.to_numpy()),
+            color=color,
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=label,
+        )
     ax.legend(frameon=False, loc="upper left", fontsize="x-small")
     rho, p = verdict.get("spearman_rho"), verdict.get("spearman_p")
     ax.set_title("Spearman $\\rho$: n/a" if rho is None else f"Spearman $\\rho$ = {rho:.2f}, p = {p:.2g}")
@@ -209,8 +237,21 @@ def plot_effect(ax, table, verdict):
     rows = rows[rows["decay_epoch"].isin(verdict.get("gain_decay_epochs") or [])]
     if not rows.empty:
         data = rows.astype({"gain_vs_main": float, "decay_epoch": float, "seed": str})
-        sns.lineplot(data=data, x="gain_vs_main", y="decay_epoch", hue="seed", orient="y", marker="o", ms=3,
-                     lw=0.7, alpha=0.6, estimator=None, ax=ax, palette="Greys", legend=False)  # fmt: skip
+        sns.lineplot(
+            data=data,
+            x="gain_vs_main",
+            y="decay_epoch",
+            hue="seed",
+            orient="y",
+            marker="o",
+            ms=3,
+            lw=0.7,
+            alpha=0.6,
+            estimator=None,
+            ax=ax,
+            palette="Greys",
+            legend=False,
+        )
     line = effect_line(verdict, verdict.get("gain_decay_epochs") or [])
     if line is not None:
         d, fit, band = line

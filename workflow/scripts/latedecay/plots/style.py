@@ -1,4 +1,7 @@
-"""Shared matplotlib look for every figure: ``with style.context(): ...``.
+"""Shared matplotlib look for every figure.
+
+``context()`` is entered only by the latedecay.plots function that makes a figure (it draws
+inside it) and by ``save()``; entry scripts and tests never enter it themselves.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so no
 backend or global state is involved and jobs can plot in parallel.

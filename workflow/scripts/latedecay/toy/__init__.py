@@ -7,7 +7,9 @@ settings    the experiment names and roles; toy.sgd defaults merged with toy.exp
             overrides, pruned for exact reruns
 experiment  one experiment: problem, chain groups, recorded metrics -> .npz arrays
 analysis    numbers of the theory checks (rates, phase times, fits, summary rows)
-summary     the theory figure plus results/toy/summary.csv
+summary     results/toy/summary.csv
+figure_data the numbers each figure shows (surfaces, paths, panel curves and fits)
 
-The figures (Fig. 3, Fig. 4, the theory figure) are in latedecay.plots.toy.
+The figures (Fig. 3, Fig. 4, the theory figure) are drawn by latedecay.plots.toy from
+figure_data; nothing here imports latedecay.plots.
 """

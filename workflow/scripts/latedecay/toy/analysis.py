@@ -100,25 +100,49 @@ def _row(check, experiment, quantity, value, reference=np.nan, note=""):
 def linear_rows(name, data, floor):
     s = load_settings(data)
     rows = [
-        _row("1 linear", name, "max_orthogonal_drift", float(data["rec_orth_drift"].max()), 0.0,
-             "max |P_perp (w(t) - w(0))| over chains, starts, records")
+        _row(
+            "1 linear",
+            name,
+            "max_orthogonal_drift",
+            float(data["rec_orth_drift"].max()),
+            0.0,
+            "max |P_perp (w(t) - w(0))| over chains, starts, records",
+        )
     ]
     steps, gap = data["steps"], data["rec_coupled_gap"][:, 0, :].mean(axis=-1)
     theory = np.nan
     if s["simulator"] != "minibatch":
         theory = linear_contraction_rate(data["X"], s["lr"][0], s.get("sde_substeps", 1))
-    rows.append(_row("1 linear", name, "mixing_rate_per_step", mixing_rate(steps, gap, floor), theory,
-                     "coupled starts, same noise; reference: full-batch contraction"))
+    rows.append(
+        _row(
+            "1 linear",
+            name,
+            "mixing_rate_per_step",
+            mixing_rate(steps, gap, floor),
+            theory,
+            "coupled starts, same noise; reference: full-batch contraction",
+        )
+    )
     return rows
 
 
 def linear_late_rows(name, data):
     ref = linear_limit_test_loss(data)
-    rows = [_row("1 linear", name, f"final_test_T1={int(t1)}", m, ref, f"std over chains {sd:.2e}")
-            for t1, m, sd in final_by_group(data)]
+    rows = [
+        _row("1 linear", name, f"final_test_T1={int(t1)}", m, ref, f"std over chains {sd:.2e}")
+        for t1, m, sd in final_by_group(data)
+    ]
     finals = [m for _, m, _ in final_by_group(data)]
-    rows.append(_row("1 linear", name, "final_test_spread_over_T1", float(np.ptp(finals)), 0.0,
-                     "max - min over T1 of the chain-mean final test loss"))
+    rows.append(
+        _row(
+            "1 linear",
+            name,
+            "final_test_spread_over_T1",
+            float(np.ptp(finals)),
+            0.0,
+            "max - min over T1 of the chain-mean final test loss",
+        )
+    )
     return rows
 
 
@@ -136,13 +160,15 @@ def drift_table(data, phase1_factor, phase2_tol):
         steps = data["steps"]
         ratio = norm_ratio(data, g)
         test = group_mean(data, "test", g)
-        table.append({
-            "lr": group_value(data, "chain_lr", g),
-            "phase1_steps": phase1_step(steps, group_mean(data, "train", g), phase1_factor),
-            "phase2_steps": first_step_below(steps, ratio - 1.0, phase2_tol),
-            "end_ratio_gap": tail_mean(ratio) - 1.0,
-            "end_test_gap": tail_mean(test) - float(data["mn_test"]),
-        })
+        table.append(
+            {
+                "lr": group_value(data, "chain_lr", g),
+                "phase1_steps": phase1_step(steps, group_mean(data, "train", g), phase1_factor),
+                "phase2_steps": first_step_below(steps, ratio - 1.0, phase2_tol),
+                "end_ratio_gap": tail_mean(ratio) - 1.0,
+                "end_test_gap": tail_mean(test) - float(data["mn_test"]),
+            }
+        )
     return table
 
 
@@ -151,23 +177,43 @@ def drift_rows(name, data, phase1_factor, phase2_tol):
     for t in table:
         lr = t["lr"]
         rows += [
-            _row("2 drift", name, f"phase1_steps_lr={lr:g}", t["phase1_steps"], np.nan, f"mean train loss <= {phase1_factor:g} x its stationary level"),
-            _row("2 drift", name, f"phase2_steps_lr={lr:g}", t["phase2_steps"], np.nan, f"mean |w|/|w_mn| - 1 <= {phase2_tol:g}"),
+            _row(
+                "2 drift",
+                name,
+                f"phase1_steps_lr={lr:g}",
+                t["phase1_steps"],
+                np.nan,
+                f"mean train loss <= {phase1_factor:g} x its stationary level",
+            ),
+            _row(
+                "2 drift",
+                name,
+                f"phase2_steps_lr={lr:g}",
+                t["phase2_steps"],
+                np.nan,
+                f"mean |w|/|w_mn| - 1 <= {phase2_tol:g}",
+            ),
             _row("2 drift", name, f"end_norm_ratio_gap_lr={lr:g}", t["end_ratio_gap"], 0.0, "last 10% of records"),
-            _row("2 drift", name, f"end_test_gap_lr={lr:g}", t["end_test_gap"], 0.0, "test - closed-form min-norm value"),
+            _row(
+                "2 drift", name, f"end_test_gap_lr={lr:g}", t["end_test_gap"], 0.0, "test - closed-form min-norm value"
+            ),
         ]
     ok = [t for t in table if t["phase2_steps"]]
     if len(ok) >= 2:
         p = power_law_exponent([t["lr"] for t in ok], [t["phase2_steps"] for t in ok])
         rows.append(_row("2 drift", name, "phase2_exponent", p, -2.0, "fit phase2_steps ~ lr^p"))
-    rows.append(_row("2 drift", name, "min_norm_test_loss", float(data["mn_test"]), np.nan, "1/2 |(I - P_X) beta(w*)|^2"))
+    rows.append(
+        _row("2 drift", name, "min_norm_test_loss", float(data["mn_test"]), np.nan, "1/2 |(I - P_X) beta(w*)|^2")
+    )
     return rows
 
 
 def late_rows(name, data):
     mn = float(data["mn_test"])
-    return [_row("3 late decay", name, f"final_test_T1={int(t1)}", m, mn, f"std over chains {sd:.2e}")
-            for t1, m, sd in final_by_group(data)]
+    return [
+        _row("3 late decay", name, f"final_test_T1={int(t1)}", m, mn, f"std over chains {sd:.2e}")
+        for t1, m, sd in final_by_group(data)
+    ]
 
 
 def contrast_rows(minibatch, n1, model_n1):
@@ -175,12 +221,33 @@ def contrast_rows(minibatch, n1, model_n1):
 
     ratio_mb = norm_ratio(minibatch, 0)
     rows = [
-        _row("4 contrast", MINIBATCH, "final_train_loss", float(group_mean(minibatch, "train", 0)[-1]), 0.0, "plain SGD reaches the manifold"),
-        _row("4 contrast", MINIBATCH, "norm_ratio_drift_after_phase1", float(np.ptp(ratio_mb[len(ratio_mb) // 10:])), 0.0,
-             "max - min of |w|/|w_mn| over the last 90% of the run"),
+        _row(
+            "4 contrast",
+            MINIBATCH,
+            "final_train_loss",
+            float(group_mean(minibatch, "train", 0)[-1]),
+            0.0,
+            "plain SGD reaches the manifold",
+        ),
+        _row(
+            "4 contrast",
+            MINIBATCH,
+            "norm_ratio_drift_after_phase1",
+            float(np.ptp(ratio_mb[len(ratio_mb) // 10 :])),
+            0.0,
+            "max - min of |w|/|w_mn| over the last 90% of the run",
+        ),
         _row("4 contrast", MINIBATCH, "end_norm_ratio", float(ratio_mb[-1]), 1.0, "stays where Phase I landed"),
     ]
     flat = flattest_radius(model_n1, n1["X"], n1["y"]) / np.linalg.norm(n1["w_mn"])
-    rows.append(_row("4 contrast", N1, "end_norm_ratio", tail_mean(norm_ratio(n1, 0)), flat,
-                     "reference: flattest radius / |w_mn| (not 1: min-norm point is not flattest)"))
+    rows.append(
+        _row(
+            "4 contrast",
+            N1,
+            "end_norm_ratio",
+            tail_mean(norm_ratio(n1, 0)),
+            flat,
+            "reference: flattest radius / |w_mn| (not 1: min-norm point is not flattest)",
+        )
+    )
     return rows

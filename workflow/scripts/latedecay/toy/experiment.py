@@ -12,7 +12,7 @@ import numpy as np
 
 from .models import make_model, min_norm_point, test_loss, train_loss
 from .settings import dims
-from .simulate import simulate
+from .simulate import LRSchedule, Noise, Recording, simulate
 
 
 def _unit(v):
@@ -50,6 +50,17 @@ def chain_groups(s):
     return lr, dec, end, group
 
 
+def sgd_noise(s):
+    """The experiment's SGD noise (Noise) from its merged settings."""
+    return Noise(
+        s["simulator"],
+        sigma=s.get("sigma", 0.0),
+        batch=s.get("batch"),
+        substeps=s.get("sde_substeps", 1),
+        seed=s["seed"],
+    )
+
+
 def _recorder(model, X, y, w_star, w0, keep_w):
     Q = np.linalg.qr(X.T)[0]  # orthonormal basis of the span of the samples
 
@@ -78,24 +89,9 @@ def run(s):
     model, X, y, w_star, starts = build_problem(s)
     lr, dec, end, group = chain_groups(s)
     w0 = np.repeat(starts[:, None, :], len(lr), axis=1)
-    w_final, steps, rec = simulate(
-        model,
-        X,
-        y,
-        w0,
-        lr,
-        simulator=s["simulator"],
-        steps=s["steps"],
-        sigma=s.get("sigma", 0.0),
-        batch=s.get("batch"),
-        decay_step=dec,
-        end_step=end,
-        decay_factor=s.get("decay_factor", 1.0),
-        substeps=s.get("sde_substeps", 1),
-        seed=s["seed"],
-        record_every=s["record_every"],
-        recorder=_recorder(model, X, y, w_star, w0, s.get("record_w", False)),
-    )
+    schedule = LRSchedule(lr, decay_step=dec, end_step=end, decay_factor=s.get("decay_factor", 1.0))
+    recording = Recording(_recorder(model, X, y, w_star, w0, s.get("record_w", False)), every=s["record_every"])
+    w_final, steps, rec = simulate(model, X, y, w0, schedule, sgd_noise(s), s["steps"], recording)
     w_mn = min_norm_point(model, X, y)
     out = {
         "settings": np.array(json.dumps(s, sort_keys=True)),
@@ -120,18 +116,9 @@ def run(s):
 
 def gradient_flow(model, X, y, w0, dt, steps):
     """Gradient-flow path from w0 (noise-free GD with a small step), (steps+1, d)."""
-    _, _, rec = simulate(
-        model,
-        X,
-        y,
-        np.asarray(w0, dtype=float)[None, None, :],
-        dt,
-        simulator="label_noise",
-        steps=steps,
-        sigma=0.0,
-        record_every=1,
-        recorder=lambda w: {"w": w[0, 0].copy()},
-    )
+    w0 = np.asarray(w0, dtype=float)[None, None, :]
+    recording = Recording(lambda w: {"w": w[0, 0].copy()}, every=1)
+    _, _, rec = simulate(model, X, y, w0, LRSchedule(dt), Noise("label_noise"), steps, recording)
     return rec["w"]
 
 

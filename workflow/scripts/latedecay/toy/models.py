@@ -89,19 +89,10 @@ def train_loss(model, w, X, y):
     return 0.5 * np.mean(r * r, axis=-1)
 
 
-def train_grad(model, w, X, y):
-    r = model.beta(w) @ X.T - y
-    return model.vjp(w, r @ X) / X.shape[0]
-
-
 def test_loss(model, w, w_star):
     """Closed-form Gaussian testing loss 1/2 |beta(w) - beta(w*)|^2."""
     diff = model.beta(w) - model.beta(np.asarray(w_star, dtype=float))
     return 0.5 * np.einsum("...i,...i->...", diff, diff)
-
-
-def test_grad(model, w, w_star):
-    return model.vjp(w, model.beta(w) - model.beta(np.asarray(w_star, dtype=float)))
 
 
 def min_norm_predictor(X, y):

@@ -19,7 +19,7 @@ MINIBATCH = "minibatch"
 N1 = "n1"
 FIG4 = "fig4"  # Fig. 4's recorded path; not read by the theory checks
 
-# Experiment -> the settings its role fixes (config_checks requires exactly these).
+# Experiment -> the settings its role fixes (config.checks requires exactly these).
 ROLES = {
     LINEAR_LABEL_NOISE: {"model": "linear", "simulator": "label_noise"},
     LINEAR_MINIBATCH: {"model": "linear", "simulator": "minibatch"},
@@ -30,8 +30,7 @@ ROLES = {
     MINIBATCH: {"simulator": "minibatch"},
     N1: {"model": "reparam"},
     FIG4: {"model": "reparam", "record_w": True},
-}
-EXPERIMENTS = tuple(ROLES)
+}  # its keys: every toy experiment, in config order
 
 # Named groups.
 LINEAR_MIXING = (LINEAR_LABEL_NOISE, LINEAR_MINIBATCH, LINEAR_SDE)  # check 1: two coupled starts each

@@ -17,11 +17,17 @@ All three simulators use one update, applied to all chains at once
                  step is the update above with eta/substeps and
                  s = sigma sqrt(substeps); substeps = 1 is label-noise SGD.
 
-Per-chain schedules: chain k runs at lr[k] until decay_step[k], then at
-lr[k] * decay_factor until end_step[k], then stops (eta = 0 leaves w
-bitwise unchanged). Random numbers are drawn in blocks to keep the per-step
-work at a dozen small array ops; a fixed seed gives bitwise-equal runs.
+Per-chain schedules (LRSchedule): chain k runs at lr[k] until decay_step[k],
+then at lr[k] * decay_factor until end_step[k], then stops (eta = 0 leaves w
+bitwise unchanged). ``simulate`` takes its settings as frozen objects, one
+concern each: LRSchedule, Noise (simulator, sigma, batch, substeps, seed) and
+Recording (what to record, how often). Random numbers are drawn in blocks to
+keep the per-step work at a dozen small array ops; a fixed seed gives
+bitwise-equal runs.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,82 +77,113 @@ class NoiseStream:
         return target, mask
 
 
-def chain_lr(t, lr, decay_step, end_step, decay_factor):
-    """Learning rate of every chain during step t (0 once a chain has ended)."""
-    eta = np.where(t < decay_step, lr, lr * decay_factor)
-    return np.where(t < end_step, eta, 0.0)
+@dataclass(frozen=True)
+class Noise:
+    """Where the SGD noise comes from: the simulator, the label-noise std ``sigma`` (label_noise,
+    sde), the mini-batch size ``batch`` (None: all n; not sde), the Euler-Maruyama ``substeps``
+    per SGD step (sde) and the seed of the noise stream."""
+
+    simulator: str
+    sigma: float = 0.0
+    batch: int | None = None
+    substeps: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.simulator not in SIMULATORS:
+            raise ValueError(f"unknown simulator {self.simulator!r}; expected one of {SIMULATORS}")
+
+    @property
+    def updates_per_step(self):
+        """Updates (and noise draws) per SGD step: the SDE's substeps, else one."""
+        return self.substeps if self.simulator == "sde" else 1
+
+    def stream(self, chains, n, y):
+        """The NoiseStream of ``chains`` chains on n samples with clean labels y."""
+        sde = self.simulator == "sde"
+        if sde and self.batch is not None and self.batch < n:  # checked here: it needs n
+            raise ValueError("the sde simulator models full-batch label noise: batch must be None or n")
+        noisy = self.simulator in ("label_noise", "sde") and self.sigma > 0
+        noise_std = self.sigma * np.sqrt(self.updates_per_step)  # one EM step's share of the noise
+        return NoiseStream(self.seed, chains, n, y, noise_std if noisy else 0.0, None if sde else self.batch)
 
 
-def _change_points(steps, decay_step, end_step):
-    pts = {int(s) for s in np.concatenate([decay_step, end_step]) if 0 < s < steps}
-    return sorted(pts)
+@dataclass(frozen=True)
+class LRSchedule:
+    """Each chain's learning rate: ``lr`` until ``decay_step``, then ``lr * decay_factor`` until
+    ``end_step``, then 0 (the chain stops). Each a number or per-chain array (K,); None: never."""
+
+    lr: float | np.ndarray
+    decay_step: float | np.ndarray | None = None
+    end_step: float | np.ndarray | None = None
+    decay_factor: float = 0.1
+
+    def for_chains(self, K):
+        """The schedule as arrays of shape (K,), as ``lr_at`` and ``change_points`` need it."""
+        never = np.full(K, np.inf)
+        return replace(
+            self,
+            lr=np.broadcast_to(np.asarray(self.lr, dtype=float), (K,)),
+            decay_step=never if self.decay_step is None else np.broadcast_to(self.decay_step, (K,)),
+            end_step=never if self.end_step is None else np.broadcast_to(self.end_step, (K,)),
+        )
+
+    def lr_at(self, t):
+        """Every chain's rate during step t (0 once it has ended)."""
+        eta = np.where(t < self.decay_step, self.lr, self.lr * self.decay_factor)
+        return np.where(t < self.end_step, eta, 0.0)
+
+    def change_points(self, steps):
+        """The steps in (0, steps) at which some chain's rate changes, ascending."""
+        return sorted({int(s) for s in np.concatenate([self.decay_step, self.end_step]) if 0 < s < steps})
 
 
-def simulate(
-    model,
-    X,
-    y,
-    w0,
-    lr,
-    *,
-    simulator,
-    steps,
-    sigma=0.0,
-    batch=None,
-    decay_step=None,
-    end_step=None,
-    decay_factor=0.1,
-    substeps=1,
-    seed=0,
-    record_every=0,
-    recorder=None,
-):
+@dataclass(frozen=True)
+class Recording:
+    """What to record and when: ``metrics(w) -> dict of arrays`` of the weights (S, K, d), taken
+    at step 0, every ``every`` steps (0: none in between) and at the end."""
+
+    metrics: Callable[[np.ndarray], dict]
+    every: int = 0
+
+
+def simulate(model, X, y, w0, schedule, noise, steps, recording=None):
     """Run all chains for ``steps`` SGD steps; return (w_final, record_steps, records).
 
-    w0: (S, K, d). lr, decay_step, end_step: per chain, shape (K,) (None: never).
-    recorder(w) -> dict of arrays, called at step 0, every ``record_every``
-    steps and at the end; records stacks them along a new first axis.
+    w0: (S, K, d). schedule: LRSchedule (per chain or shared), noise: Noise, recording:
+    Recording or None; records stacks its metrics along a new first axis.
     """
-    if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; expected one of {SIMULATORS}")
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
     w = np.array(w0, dtype=float)
     if w.ndim != 3:
         raise ValueError(f"w0 must have shape (starts, chains, d), got {w.shape}")
     n, K = X.shape[0], w.shape[1]
-    lr = np.broadcast_to(np.asarray(lr, dtype=float), (K,))
-    decay_step = np.full(K, np.inf) if decay_step is None else np.broadcast_to(decay_step, (K,))
-    end_step = np.full(K, np.inf) if end_step is None else np.broadcast_to(end_step, (K,))
-    inner = substeps if simulator == "sde" else 1
-    noisy = simulator in ("label_noise", "sde") and sigma > 0
-    noise_std = sigma * np.sqrt(inner)
-    if simulator == "sde" and batch is not None and batch < n:
-        raise ValueError("the sde simulator models full-batch label noise: batch must be None or n")
-    stream = NoiseStream(seed, K, n, y, noise_std if noisy else 0.0, batch if simulator != "sde" else None)
-
-    schedule = (lr, decay_step, end_step, decay_factor)
+    schedule = schedule.for_chains(K)
+    stream = noise.stream(K, n, np.asarray(y, dtype=float))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
-        w, record_steps, records = _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder)
+        chains = make_chains(model, X, w)
+        record_steps, records = _loop(chains, schedule, stream, noise.updates_per_step, steps, recording)
+        w = chains.weights()
     if not np.all(np.isfinite(w)):
         bad = np.unique(np.nonzero(~np.isfinite(w))[1])
-        raise FloatingPointError(f"SGD diverged (non-finite w) in chains {bad.tolist()} with lr {lr[bad].tolist()}; lower the learning rate")
+        raise FloatingPointError(
+            f"SGD diverged (non-finite w) in chains {bad.tolist()} with lr {schedule.lr[bad].tolist()}; "
+            "lower the learning rate"
+        )
     stacked = {k: np.stack([r[k] for r in records]) for k in records[0]} if records else {}
     return w, np.asarray(record_steps, dtype=np.int64), stacked
 
 
-def _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder):
-    """The step loop: a new lr vector only at change points, records on schedule."""
-    lr, decay_step, end_step, decay_factor = schedule
-    n = X.shape[0]
-    changes = _change_points(steps, decay_step, end_step)
-    chains = make_chains(model, X, w)
+def _loop(chains, schedule, stream, inner, steps, recording):
+    """The step loop, ``inner`` updates a step: a new lr vector only at change points, records on schedule."""
+    changes = schedule.change_points(steps)
+    every = recording.every if recording is not None else 0
     record_steps, records = [], []
 
     def record(t):
-        if recorder is not None:
+        if recording is not None:
             record_steps.append(t)
-            records.append(recorder(chains.weights()))
+            records.append(recording.metrics(chains.weights()))
 
     record(0)
     coef = None
@@ -155,12 +192,12 @@ def _loop(model, X, w, schedule, steps, inner, stream, record_every, recorder):
         if coef is None or (changes and t == changes[0]):
             if changes and t == changes[0]:
                 changes.pop(0)
-            coef = chain_lr(t, lr, decay_step, end_step, decay_factor) / (n * inner)
+            coef = schedule.lr_at(t) / (stream.n * inner)
         for _ in range(inner):
             target, mask = stream.get(calls)
             calls += 1
             chains.step(target, mask, coef)
-        if record_every and (t + 1) % record_every == 0 and t + 1 < steps:
+        if every and (t + 1) % every == 0 and t + 1 < steps:
             record(t + 1)
     record(steps)
-    return chains.weights(), record_steps, records
+    return record_steps, records

@@ -1,11 +1,10 @@
-"""Assemble the theory checks: the six-panel figure and the summary table."""
+"""The theory checks' summary table: results/toy/summary.csv (the figure: figure_data.theory, plots.toy.theory)."""
 
 import math
 
 import pandas as pd
 
 from latedecay import io
-from latedecay.plots import toy as figures
 
 from . import analysis
 from .experiment import load_settings
@@ -15,14 +14,14 @@ from .settings import DRIFT, LATE_DECAY, LINEAR_LATE_DECAY, LINEAR_MIXING, MINIB
 COLUMNS = ["check", "experiment", "quantity", "value", "reference", "note"]
 
 
-def _require(data, names):
+def _check_simulations(data, names):
     missing = [n for n in names if n not in data]
     if missing:
         raise KeyError(f"theory checks need the simulations {missing}; got {sorted(data)}")
 
 
 def summary_rows(data, phase1_factor, phase2_tol, floor):
-    _require(data, THEORY_INPUTS)
+    _check_simulations(data, THEORY_INPUTS)
     rows = []
     for name in LINEAR_MIXING:
         rows += analysis.linear_rows(name, data[name], floor)
@@ -32,11 +31,6 @@ def summary_rows(data, phase1_factor, phase2_tol, floor):
     gamma = load_settings(data[N1])["gamma"]
     rows += analysis.contrast_rows(data[MINIBATCH], data[N1], make_model("reparam", gamma))
     return rows
-
-
-def theory_outputs(data, phase1_factor, phase2_tol, floor):
-    rows = summary_rows(data, phase1_factor, phase2_tol, floor)
-    return figures.theory(data, phase1_factor, phase2_tol, floor), rows
 
 
 def table(rows):

@@ -12,8 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
-from .config_checks import ConfigError
-from .config_files import dotted
+from .errors import ConfigError, dotted
 
 
 def _fill_defaults(validator, properties, instance):

@@ -3,16 +3,11 @@ file and line of a parse error, of a duplicated key and of the value a check rej
 
 import json
 import os
-import re
 from pathlib import Path
 
 import yaml
 
-from .config_checks import ConfigError
-
-
-class ConfigFileError(ValueError):
-    """A config file that does not parse, or is not a mapping: ``config file 'x', line N ...``."""
+from .errors import ConfigError, ConfigFileError, dotted, key_parts
 
 
 def _shown(path):
@@ -65,19 +60,6 @@ def _loaded(path):
         return None
 
 
-def dotted(parts):
-    """'a.b[0].c' from ('a', 'b', 0, 'c')."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
-    return out
-
-
-def key_parts(key):
-    """('a', 'b', 0, 'c') from 'a.b[0].c'."""
-    return tuple(int(i) if i else name for name, i in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key))
-
-
 def _duplicates(node, parts=()):
     """(key parts, first line, second line) of every key a mapping gives twice."""
     if isinstance(node, yaml.MappingNode):
@@ -98,8 +80,10 @@ def _duplicates(node, parts=()):
 def check_duplicate_keys(path):
     """PyYAML keeps the last of two equal keys without a word: reject them, naming both lines."""
     for parts, first, second in _duplicates(_readable(path)):
-        raise ConfigError(dotted(parts), f"given twice in {_shown(path)} (lines {first} and {second}); "
-                          "YAML would keep only the last")  # fmt: skip
+        raise ConfigError(
+            dotted(parts),
+            f"given twice in {_shown(path)} (lines {first} and {second}); YAML would keep only the last",
+        )
 
 
 def _line(node, parts):
