@@ -21,7 +21,7 @@ from latedecay.fig1_table import COLUMNS, per_seed_rows, read_table, summary_tab
 from latedecay.io import save_csv, save_json
 from latedecay.metrics import MetricsError
 from latedecay.plots import style
-from latedecay.plots.fig1 import Settings, cell_edges, effect_line, heatmap_grid, make_figure, rolling_mean
+from latedecay.plots.fig1 import Settings, cell_edges, effect_line, heatmap_grid, make_figure, rolling_mean, titles
 from latedecay.verdict import analyze
 
 DECAYS = list(fd.DECAYS)
@@ -353,3 +353,13 @@ def test_fig1_target_plans_only_its_own_inputs():
     assert counts["fig1"] == 1 and counts["fig1_summary"] == 1  # the figure draws the two result files
     assert counts["train_subpath"] == len(cfg["subpath"]["decay_epochs"])
     assert not [rule for rule in counts if any(w in rule for w in ("landscape", "toy", "fig2", "fig3", "fig4"))]
+
+
+def test_title_names_a_gradual_decay_and_only_then():
+    step = titles(SETTINGS, 3)[0].splitlines()[0]
+    assert step == "VGG-11 (authors' small, no BN) on CIFAR-10; main path LR 0.1; subpaths LR 0.01; 3 seeds"
+    ramp = titles(replace(SETTINGS, sub_ramp_epochs=20), 3)[0].splitlines()[0]
+    assert (
+        ramp
+        == "VGG-11 (authors' small, no BN) on CIFAR-10; main path LR 0.1; subpaths LR 0.01 (linear from 0.1 over 20 epochs); 3 seeds"
+    )

@@ -295,6 +295,7 @@ def fig1_labels():
     return {
         "main_lr": config["main"]["lr"],
         "sub_lr": config["subpath"]["lr"],
+        "sub_ramp_epochs": config["subpath"]["ramp_epochs"],
         "arch": config["model"]["arch"],
         "loss": config["model"]["loss"],
         "eval_set": config["data"]["eval_set"],

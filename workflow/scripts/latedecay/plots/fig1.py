@@ -43,6 +43,7 @@ class Settings:
     log_color: bool
     main_lr: float | None = None
     sub_lr: float | None = None
+    sub_ramp_epochs: int = 0
     arch: str | None = None
     loss: str | None = None
     eval_set: str | None = None
@@ -272,7 +273,8 @@ def titles(settings, n_seeds):
     train_kind = "mini-batch, train mode" if settings.heatmap_train == "batch" else "full pass"
     s = settings
     seeds = f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
-    head = f"{ARCH_NAMES.get(s.arch, s.arch)} on CIFAR-10; main path LR {s.main_lr:g}; subpaths LR {s.sub_lr:g}"
+    ramp = f" (linear from {s.main_lr:g} over {s.sub_ramp_epochs} epochs)" if s.sub_ramp_epochs else ""
+    head = f"{ARCH_NAMES.get(s.arch, s.arch)} on CIFAR-10; main path LR {s.main_lr:g}; subpaths LR {s.sub_lr:g}{ramp}"
     return (
         f"{head}; {seeds}\n{test_set_label(s.eval_set, s.eval_limit)}",
         [
