@@ -4,8 +4,11 @@ through the metrics contract (tests/fig1_data.py). The verdict's statistics: tes
 import csv
 import json
 import logging
+import os
 import random
 import re
+import subprocess
+import sys
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -16,12 +19,13 @@ import fig1_data as fd
 from conftest import REPO, run_snakemake
 from dag import planned_jobs
 from latedecay import metrics, stats
+from latedecay.fig1_panels import Settings, effect_line, figure_data, heatmap_grid, rolling_mean
 from latedecay.fig1_runs import load_runs
 from latedecay.fig1_table import COLUMNS, per_seed_rows, read_table, summary_table
 from latedecay.io import save_csv, save_json
 from latedecay.metrics import MetricsError
 from latedecay.plots import style
-from latedecay.plots.fig1 import Settings, cell_edges, effect_line, heatmap_grid, make_figure, rolling_mean, titles
+from latedecay.plots.fig1 import cell_edges, make_figure, titles
 from latedecay.verdict import analyze
 
 DECAYS = list(fd.DECAYS)
@@ -222,7 +226,7 @@ def test_figure_draws_the_result_files(tmp_path, seeds, log_color, heatmap_train
     write_outputs(runs, tmp_path)
     table, verdict = read_table(tmp_path / "fig1_summary.csv"), json.loads((tmp_path / "fig1_verdict.json").read_text())
     verdict["verdict"] = "drawn from the file"  # the figure prints what the file says
-    fig = make_figure(runs, table, verdict, settings)
+    fig = make_figure(figure_data(runs, table, verdict, settings))
     norm_c = fig.axes[3].collections[0].norm
     assert type(norm_c).__name__ == ("LogNorm" if log_color else "Normalize")
     test_map = fig.axes[3].collections[0].get_array()
@@ -248,7 +252,7 @@ def test_no_subpaths_still_gives_figure_table_and_verdict(tmp_path):
     settings = Settings.from_params(OPTIONS, {**LABELS, "loss": "cross_entropy", "eval_limit": None})
     rows, verdict = write_outputs(runs, tmp_path)
     table = read_table(tmp_path / "fig1_summary.csv")
-    style.save(make_figure(runs, table, verdict, settings), tmp_path / "fig1.pdf")
+    style.save(make_figure(figure_data(runs, table, verdict, settings)), tmp_path / "fig1.pdf")
     assert (tmp_path / "fig1.pdf").read_bytes().startswith(b"%PDF")
     assert rows == [] and (tmp_path / "fig1_summary.csv").read_text().splitlines() == [",".join(COLUMNS)]
     assert verdict["later_decay"] == "inconclusive" and verdict["regime"] == "unclear"
@@ -301,6 +305,17 @@ def test_wrong_or_missing_segment_is_named(tmp_path):
         load_runs([f for f in files if f not in main], [7], DECAYS)
     with pytest.raises(MetricsError, match="decay epoch 60 is not one of"):
         load_runs(files, [7], DECAYS[:3])
+
+
+def test_figure_numbers_load_no_drawing():
+    """fig1_panels is science: importing it loads neither latedecay.plots nor matplotlib or seaborn."""
+    probe = "import sys, latedecay.fig1_panels; print(' '.join(sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")}
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    drawing = [
+        m for m in loaded.stdout.split() if m.split(".")[0] in ("matplotlib", "seaborn") or m == "latedecay.plots"
+    ]
+    assert drawing == []
 
 
 def test_settings_come_from_one_dict():

@@ -1,5 +1,6 @@
-"""Fig. 2 from grid, projection and paths-table contents: trajectories, star, colour scales,
-true against surface loss; the landscape config keys."""
+"""Fig. 2 from grid, projection and paths-table contents (``landscape.figure_data.fig2``, then
+``plots.fig2.make_figure``): trajectories, star, colour scales, true against surface loss; the
+landscape config keys."""
 
 import numpy as np
 import pandas as pd
@@ -8,8 +9,9 @@ import yaml
 
 from conftest import REPO
 from latedecay.config import validate_config
+from latedecay.landscape.figure_data import fig2, trajectories
 from latedecay.plots import style
-from latedecay.plots.fig2 import color_levels, make_figure, trajectories
+from latedecay.plots.fig2 import color_levels, make_figure
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -77,7 +79,7 @@ def test_subpaths_start_at_their_branch_point():
 
 @pytest.mark.parametrize("color_scale", ["quantile", "linear", "log"])
 def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, color_scale):
-    fig = make_figure(grid(), projection(), paths_table(), color_scale=color_scale, levels=12)
+    fig = make_figure(fig2(grid(), projection(), paths_table()), color_scale=color_scale, levels=12)
     left = fig.axes[0]
     assert left.get_xlabel().startswith("PC2 (20.0 %") and left.get_ylabel().startswith("PC1 (60.0 %")
     star = [ln for ln in left.lines if ln.get_marker() == "*"][0]
@@ -94,7 +96,7 @@ def test_figure_is_a_real_pdf_with_paper_axes(tmp_path, color_scale):
 
 
 def test_statistics_panels_show_true_beside_surface_loss():
-    fig = make_figure(grid(), projection(), paths_table())
+    fig = make_figure(fig2(grid(), projection(), paths_table()))
     train, test, distance = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"]
     assert "median |true − surface| = 0.1" in train.get_title() and "0.1" in test.get_title()
     # one line per path and evaluation point: 3 paths x (true, surface)
@@ -177,6 +179,6 @@ def test_loss_axis_is_logarithmic_when_the_surface_is_far_off():
     table = paths_table()
     far = table["evaluated_at"] == "surface"
     table.loc[far, "loss"] *= 100
-    fig = make_figure(grid(), projection(), table)
+    fig = make_figure(fig2(grid(), projection(), table))
     train = [ax for ax in fig.axes if ax.get_xlabel() == "epoch"][0]
     assert train.get_yscale() == "log"

@@ -4,21 +4,18 @@ paths table."""
 import pandas as pd
 
 from latedecay.io import load_npz, script_logging
-from latedecay.plots import style
-from latedecay.plots.fig2 import make_figure
+from latedecay.landscape import figure_data
+from latedecay.plots import fig2, style
 
 with script_logging(snakemake.log[0]) as log:
     p = snakemake.params
-    grid = load_npz(snakemake.input.grid)
-    projection = load_npz(snakemake.input.projection)
-    paths = pd.read_csv(snakemake.input.paths)
-    fig = make_figure(
-        grid,
-        projection,
-        paths,
-        color_scale=p.color_scale,
-        levels=p.levels,
+    inputs = snakemake.input
+    data = figure_data.fig2(load_npz(inputs.grid), load_npz(inputs.projection), pd.read_csv(inputs.paths))
+    fig = fig2.make_figure(
+        data,
         loss=p.loss,
+        levels=p.levels,
+        color_scale=p.color_scale,
         color_quantile=p.color_quantile,
         quantile_power=p.quantile_power,
     )

@@ -71,6 +71,17 @@ def loss_gaps(table, split):
     return (wide["snapshot"] - wide["surface"]).abs()
 
 
+def snapshot_rows(table):
+    """The rows of paths.csv that hold each snapshot once (train split, at the snapshot)."""
+    return table[(table["split"] == SPLITS[0]) & (table["evaluated_at"] == WHERE[0])]
+
+
+def pc3_fit_r2(projection):
+    """R² of the curved surface's PC3 fit over the projected snapshots (nan with two components)."""
+    coords = projection["coords"]
+    return quadratic_fit_r2(coords[:, 0], coords[:, 2], projection["pc3_fit"]) if coords.shape[1] > 2 else np.nan
+
+
 def summary_rows(x1, x2, metrics, projection, meta, table):
     rows = [
         ("surface", str(meta["surface"])),
@@ -92,9 +103,8 @@ def summary_rows(x1, x2, metrics, projection, meta, table):
             (f"{m}_best_pc2", float(x2[best[1]])),
         ]
     # How far the trajectories sit from the surface, and what that does to the loss drawn there.
-    coords = projection["coords"]
-    r2 = quadratic_fit_r2(coords[:, 0], coords[:, 2], projection["pc3_fit"]) if coords.shape[1] > 2 else np.nan
-    snapshots = table[(table["split"] == SPLITS[0]) & (table["evaluated_at"] == WHERE[0])]
+    r2 = pc3_fit_r2(projection)
+    snapshots = snapshot_rows(table)
     rows += [
         ("snapshots", len(snapshots)),
         ("pc3_fit_r2", float(r2)),

@@ -8,36 +8,20 @@ Bottom row (seaborn, from paths.csv): train and test loss along every path, at t
 snapshots themselves (true) and at the surface points drawn under them, and each
 snapshot's distance from the surface. numpy, pandas, matplotlib and seaborn only (plot
 environment).
+
+``make_figure`` draws what ``latedecay.landscape.figure_data.fig2`` computed and computes
+nothing itself but the colour scale (``color_levels``: how the loss grid is coloured).
 """
 
 import numpy as np
-import pandas as pd
 import seaborn as sns
 from matplotlib import colors, patheffects, ticker
 from matplotlib.figure import Figure
 
-from latedecay.landscape.merge import loss_gaps
-from latedecay.landscape.surface import quadratic_fit_r2
-from latedecay.names import MAIN, decay_of
+from latedecay.names import MAIN
 from latedecay.plots import style
 
 MAIN_COLOR, SUB_COLOR, STAR_COLOR = "tab:orange", "tab:blue", "red"
-
-
-def trajectories(projection):
-    """{label: (pc1, pc2, last epoch)}; subpaths start at the main-path snapshot they branch from."""
-    coords, paths, epochs = projection["coords"], projection["paths"].astype(str), projection["epochs"]
-    main = paths == MAIN
-    out = {MAIN: (coords[main, 0], coords[main, 1], int(epochs[main].max()) if main.any() else -1)}
-    main_at = {int(e): coords[i, :2] for i, e in zip(np.flatnonzero(main), epochs[main])}
-    for label in sorted(set(paths) - {MAIN}, key=decay_of):
-        rows = paths == label
-        c = coords[rows, :2]
-        start = main_at.get(decay_of(label))
-        if start is not None:
-            c = np.vstack([start, c])
-        out[label] = (c[:, 0], c[:, 1], int(epochs[rows].max()))
-    return out
 
 
 COLOR_SCALES = ("quantile", "linear", "log")
@@ -74,15 +58,15 @@ def color_levels(values, n, scale="quantile", quantile=1.0, power=2.0):
 SCALE_NOTES = {"quantile": ", quantile levels", "log": ", log scale", "linear": ""}
 
 
-def _panel(fig, ax, grid, key, title, paths, color):
-    values = grid[key]
+def _panel(fig, ax, d, split, title, color):
+    values = d.landscapes[split]
     lv, norm, ticks = color_levels(values, **color)
-    filled = ax.contourf(grid["x2"], grid["x1"], np.clip(values, lv[0], lv[-1]), levels=lv, norm=norm, cmap="viridis")
+    filled = ax.contourf(d.x2, d.x1, np.clip(values, lv[0], lv[-1]), levels=lv, norm=norm, cmap="viridis")
     filled.set_edgecolor("face")  # no hairline seams between levels in PDF viewers
     fig.colorbar(filled, ax=ax, ticks=ticks, format="%.3g", label=f"{title}{SCALE_NOTES[color['scale']]}")
-    c1, c2, _ = paths[MAIN]
+    c1, c2, _ = d.trajectories[MAIN]
     ax.plot(c2, c1, color=MAIN_COLOR, lw=1.4, zorder=2, label="main path")
-    subs = [p for label, p in paths.items() if label != MAIN]
+    subs = [p for label, p in d.trajectories.items() if label != MAIN]
     for i, (c1, c2, _) in enumerate(subs):
         # Short dashes, above the main path: a subpath that moves little at the small LR
         # still reads as a dashed path leaving its branch point.
@@ -97,10 +81,10 @@ def _panel(fig, ax, grid, key, title, paths, color):
             label="_" if i else "subpaths",
             path_effects=[patheffects.Stroke(linewidth=2.6, foreground="white"), patheffects.Normal()],
         )
-    longest = max(paths.values(), key=lambda p: p[2])
+    star_pc1, star_pc2, star_epoch = d.star
     ax.plot(
-        longest[1][-1],
-        longest[0][-1],
+        star_pc2,
+        star_pc1,
         marker="*",
         color=STAR_COLOR,
         ms=11,
@@ -108,14 +92,13 @@ def _panel(fig, ax, grid, key, title, paths, color):
         markeredgecolor="white",
         markeredgewidth=0.5,
         zorder=4,
-        label=f"end of longest run (epoch {longest[2]})",
+        label=f"end of longest run (epoch {star_epoch})",
     )
     ax.set_title(title)
-    ratio = grid["ratio"]
-    ax.set_xlabel(f"PC2 ({100 * ratio[1]:.1f} % of variance)")
-    ax.set_ylabel(f"PC1 ({100 * ratio[0]:.1f} % of variance)")
-    ax.set_xlim(grid["x2"][0], grid["x2"][-1])
-    ax.set_ylim(grid["x1"][0], grid["x1"][-1])
+    ax.set_xlabel(f"PC2 ({100 * d.ratio[1]:.1f} % of variance)")
+    ax.set_ylabel(f"PC1 ({100 * d.ratio[0]:.1f} % of variance)")
+    ax.set_xlim(d.x2[0], d.x2[-1])
+    ax.set_ylim(d.x1[0], d.x1[-1])
 
 
 WHERE_NAMES = {"snapshot": "true (at the snapshot)", "surface": "surface (drawn under it)"}
@@ -123,15 +106,9 @@ WHERE_COLORS = {WHERE_NAMES["snapshot"]: "black", WHERE_NAMES["surface"]: "tab:p
 KIND_NAMES = {True: "main path", False: "subpaths"}
 
 
-def _display(paths):
-    """paths.csv rows for the line plots: each subpath led by its branch point (the main-path
-    rows at its decay epoch, when the main path has them), and the legend's words in the
-    columns "evaluated at" and "run" (main path / subpaths)."""
-    main = paths[paths["path"] == MAIN]
-    leads = [
-        main[main["epoch"] == decay_of(label)].assign(path=label) for label in paths["path"].unique() if label != MAIN
-    ]
-    table = pd.concat([paths, *leads], ignore_index=True)
+def _display(table):
+    """The path lines' rows with the legend's words in the columns "evaluated at" and "run"
+    (main path / subpaths)."""
     return table.assign(
         **{"evaluated at": table["evaluated_at"].map(WHERE_NAMES), "run": (table["path"] == MAIN).map(KIND_NAMES)}
     )
@@ -163,9 +140,9 @@ def _gap_panel(ax, table, split, loss, legend, gap):
     ax.set_ylabel(f"{split} loss ({loss})")
 
 
-def _distance_panel(ax, table, r2, snapshots):
-    """Distance of each snapshot from the surface point at its (PC1, PC2); the statistics
-    in the title are over ``snapshots`` (paths.csv rows, each snapshot once)."""
+def _distance_panel(ax, table, r2, distance):
+    """Distance of each snapshot from the surface point at its (PC1, PC2); ``distance``: its
+    (median, max) over the snapshots, for the title."""
     rows = table[(table["split"] == "train") & (table["evaluated_at"] == "snapshot")]
     sns.lineplot(
         data=rows,
@@ -184,44 +161,31 @@ def _distance_panel(ax, table, r2, snapshots):
     )
     ax.set_ylim(bottom=0)
     fit = "" if np.isnan(r2) else f"\nPC3 fit R² = {r2:.2g}"
-    ax.set_title(
-        f"distance from the surface\nmedian {snapshots['distance'].median():.3g}, "
-        f"max {snapshots['distance'].max():.3g}{fit}"
-    )
+    ax.set_title(f"distance from the surface\nmedian {distance[0]:.3g}, max {distance[1]:.3g}{fit}")
     ax.set_ylabel(r"$\|\theta - \theta_{\rm surface}(c_1, c_2)\|$")
 
 
-def make_figure(
-    grid, projection, paths, color_scale="quantile", levels=30, loss="mse", color_quantile=1.0, quantile_power=2.0
-):
-    """Fig. 2 from grid.npz and projection.npz contents and the paths.csv table (pandas).
+def make_figure(d, color_scale="quantile", levels=30, loss="mse", color_quantile=1.0, quantile_power=2.0):
+    """Fig. 2 from ``figure_data.fig2``'s ``Fig2Data`` ``d``.
 
     Top: the train- and test-loss landscapes, each colour scale (``color_levels``) from the
     panel's minimum to its ``color_quantile`` quantile. Bottom: true against surface loss
     along the paths, and the distance of the snapshots from the surface."""
     color = dict(n=levels, scale=color_scale, quantile=color_quantile, power=quantile_power)
-    lines = trajectories(projection)
     with style.context():
         fig = Figure(figsize=(8.0, 6.6), layout="constrained")
         top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
         axes = top.subplots(1, 2)
-        surface = str(grid["surface"])
-        for ax, key, name in zip(axes, ("train_loss", "test_loss"), ("train loss", "test loss")):
-            _panel(top, ax, grid, key, f"{name} ({loss})", lines, color)
+        for ax, split in zip(axes, ("train", "test")):
+            _panel(top, ax, d, split, f"{split} loss ({loss})", color)
         top.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
         cap = "" if color_quantile >= 1 else f"; colours capped at the {color_quantile:g} quantile"
-        top.suptitle(
-            f"Loss landscape on the {surface} PCA surface "
-            f"({int(grid['n_train'])} train / {int(grid['n_test'])} test images{cap})"
-        )
-        table = _display(paths)
+        top.suptitle(f"Loss landscape on the {d.surface} PCA surface ({d.n_train} train / {d.n_test} test images{cap})")
+        table = _display(d.lines)
         stats = bottom.subplots(1, 3)
         for ax, split in zip(stats, ("train", "test")):
-            _gap_panel(ax, table, split, loss, legend=split == "train", gap=float(loss_gaps(paths, split).median()))
-        coords = projection["coords"]
-        r2 = quadratic_fit_r2(coords[:, 0], coords[:, 2], projection["pc3_fit"]) if coords.shape[1] > 2 else np.nan
-        once = paths[(paths["split"] == "train") & (paths["evaluated_at"] == "snapshot")]
-        _distance_panel(stats[2], table, r2, once)
+            _gap_panel(ax, table, split, loss, legend=split == "train", gap=d.loss_gap[split])
+        _distance_panel(stats[2], table, d.pc3_r2, d.distance)
         handles, labels = stats[0].get_legend_handles_labels()
         stats[0].get_legend().remove()
         keep = [i for i, label in enumerate(labels) if label not in ("evaluated at", "run")]
@@ -229,7 +193,7 @@ def make_figure(
             [handles[i] for i in keep], [labels[i] for i in keep], loc="outside lower center", ncols=4, frameon=False
         )
         bottom.suptitle(
-            f"Where the trajectories are: the loss at each snapshot against the {surface} surface's loss "
+            f"Where the trajectories are: the loss at each snapshot against the {d.surface} surface's loss "
             "at its (PC1, PC2)",
             fontsize="medium",
         )
