@@ -113,9 +113,9 @@ def nn_train_params():
     return TrainSettings.from_config(config)
 
 
-def lr_schedule(path):
-    """The learning-rate schedule of the main path or the subpaths (nn.schedule.Schedule)."""
-    return Schedule.from_config(config, path)
+def lr_schedule(kind):
+    """The learning-rate schedule of the main path ("main") or the subpaths (nn.schedule.Schedule)."""
+    return Schedule.from_config(config, kind)
 
 
 # ---------------------------------------------------------------- training: resources

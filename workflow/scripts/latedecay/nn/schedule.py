@@ -27,9 +27,9 @@ class Schedule:
         return self.ramp_from + (self.lr - self.ramp_from) * epoch / self.ramp_epochs
 
     @classmethod
-    def from_config(cls, config, path):
-        """The rules' ``params.schedule`` of the main path or the subpaths, key-sorted."""
-        if path == "main":
+    def from_config(cls, config, kind):
+        """The rules' ``params.schedule`` of the main path (``kind`` "main") or the subpaths, key-sorted."""
+        if kind == "main":
             schedule = cls(config["main"]["lr"])
         else:
             sub, ramp = config["subpath"], config["subpath"]["ramp_epochs"]

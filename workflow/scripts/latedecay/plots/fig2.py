@@ -104,6 +104,16 @@ def _panel(fig, ax, d, split, title, color):
 WHERE_NAMES = {"snapshot": "true (at the snapshot)", "surface": "surface (drawn under it)"}
 WHERE_COLORS = {WHERE_NAMES["snapshot"]: "black", WHERE_NAMES["surface"]: "tab:purple"}
 KIND_NAMES = {True: "main path", False: "subpaths"}
+# One line per run, solid for the main path and dashed for the subpaths, in both bottom panels.
+RUN_LINES = {
+    "style": "run",
+    "units": "path",
+    "estimator": None,
+    "style_order": list(KIND_NAMES.values()),
+    "dashes": {KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)},
+    "lw": 1.0,
+    "sort": True,
+}
 
 
 def _display(table):
@@ -122,17 +132,11 @@ def _gap_panel(ax, table, split, loss, legend, gap):
         x="epoch",
         y="loss",
         hue="evaluated at",
-        style="run",
-        units="path",
-        estimator=None,
         palette=WHERE_COLORS,
         hue_order=list(WHERE_COLORS),
-        style_order=list(KIND_NAMES.values()),
-        dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)},
-        lw=1.0,
-        sort=True,
         ax=ax,
         legend=legend,
+        **RUN_LINES,
     )
     if (rows["loss"] > 0).all() and rows["loss"].max() > 10 * rows["loss"].min():
         ax.set_yscale("log")  # surface losses far above the true ones (or the reverse)
@@ -148,16 +152,10 @@ def _distance_panel(ax, table, r2, distance):
         data=rows,
         x="epoch",
         y="distance",
-        style="run",
-        units="path",
-        estimator=None,
         color="0.25",
-        style_order=list(KIND_NAMES.values()),
-        dashes={KIND_NAMES[True]: "", KIND_NAMES[False]: (2.5, 1.2)},
-        lw=1.0,
-        sort=True,
         legend=False,
         ax=ax,
+        **RUN_LINES,
     )
     ax.set_ylim(bottom=0)
     fit = "" if np.isnan(r2) else f"\nPC3 fit R² = {r2:.2g}"
